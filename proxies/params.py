@@ -1,0 +1,28 @@
+"""#Param: the parameter count of the evaluation network (Revisit's strongest "proxy", protocols §A5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+
+
+@dataclass(frozen=True)
+class ParamSettings:
+    """`num_classes=None` uses the dataset's head (10/100/120), as the NB201 API's cost info does."""
+
+    num_classes: int | None = None
+    unit: str = "millions"  # NB201 reports "params" in units of 10^6
+
+
+def param_count_score(ctx: EvalContext, settings: ParamSettings) -> ProxyResult:
+    classes = settings.num_classes or ctx.num_classes
+    count = ctx.space.param_count(ctx.arch, num_classes=classes)
+    value = count / 1e6 if settings.unit == "millions" else float(count)
+    return ProxyResult(value, diagnostics={"params": count, "num_classes": classes})
+
+
+PARAMS = REGISTRY.register(ProxySpec(
+    name="params", version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
+    paper="Revisit (Yang et al., WACV'23) §3", summary="#Param of the C=16, N=5 network (10^6)",
+    settings_type=ParamSettings, presets={"code": ParamSettings(), "paper": ParamSettings()},
+    compute=param_count_score, spaces=("nb201",)))

@@ -1,0 +1,213 @@
+"""The proxy registry: one `ProxySpec` per proxy, with metadata, settings presets and a wrapper.
+
+`ProxySpec.score(arch, ...)` is the thin stateful shell around a proxy's pure `compute` function:
+it resolves the arch, builds the settings from a named preset (`code` = what the authors' released
+code computes, `paper` = what the paper text says), seeds a *forked* torch RNG (no global state
+leaks), times the call, and turns exceptions and non-finite values into a recorded status.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from importlib import import_module, metadata
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from spaces.catalog import DATASET_CLASSES, Space, get_space
+from spaces.errors import ZcbenchError
+from spaces.images import ImageSet
+
+COST_CLASSES = ("parameter-free", "forward", "backward", "per-sample-backward", "short-train")
+NEEDS = ("images", "labels", "gradients")
+STATUS_OK = "ok"
+ENTRY_POINT_GROUP = "zcbench.proxies"
+# Modules whose import registers the built-in proxies.
+BUILTIN_MODULES = ("proxies.params",)
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    """One score: `value` is meaningful only when `status == 'ok'`; otherwise status says why."""
+
+    value: float
+    status: str = STATUS_OK
+    diagnostics: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == STATUS_OK
+
+
+def classify(value: float, diagnostics: dict | None = None) -> ProxyResult:
+    """Wrap a raw float: +inf → 'inf', −inf → '-inf', NaN → 'nan'; the value is kept as computed."""
+    value = float(value)
+    status = STATUS_OK if math.isfinite(value) else ("nan" if math.isnan(value) else
+                                                     ("inf" if value > 0 else "-inf"))
+    return ProxyResult(value, status, dict(diagnostics or {}))
+
+
+def error_status(exc: BaseException) -> str:
+    return f"error:{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What a proxy's compute function gets besides its settings."""
+
+    space: Space
+    arch: Any
+    data: ImageSet | None
+    dataset: str
+    seed: int
+    device: torch.device
+
+    def rng(self, stream: str = "data") -> np.random.Generator:
+        """A numpy Generator determined by (seed, stream name): independent, reproducible streams."""
+        digest = hashlib.sha256(f"{self.seed}:{stream}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+    @property
+    def num_classes(self) -> int:
+        if self.data is not None:
+            return self.data.num_classes
+        return DATASET_CLASSES.get(self.dataset, 10)
+
+    def require_data(self, proxy: str) -> ImageSet:
+        if self.data is None:
+            raise ZcbenchError(f"proxy {proxy!r} needs images: pass an ImageSet (or --data-dir)")
+        return self.data
+
+
+def settings_dict(settings) -> dict:
+    return dataclasses.asdict(settings)
+
+
+def settings_hash(settings) -> str:
+    """A short stable hash of a settings dataclass (its field values as sorted JSON)."""
+    blob = json.dumps(settings_dict(settings), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """Registry entry: metadata + settings presets + the pure compute function."""
+
+    name: str
+    version: int
+    higher_is_better: bool
+    cost_class: str
+    needs: tuple[str, ...]
+    paper: str
+    summary: str
+    settings_type: type
+    presets: dict  # preset name ('code', 'paper', …) → settings instance
+    compute: Callable[[EvalContext, Any], ProxyResult]
+    spaces: tuple[str, ...] = ("nb201",)
+
+    def __post_init__(self):
+        if self.cost_class not in COST_CLASSES:
+            raise ValueError(f"{self.name}: cost class {self.cost_class!r} not in {COST_CLASSES}")
+        if unknown := set(self.needs) - set(NEEDS):
+            raise ValueError(f"{self.name}: unknown needs {sorted(unknown)}; expected a subset of {NEEDS}")
+        if "code" not in self.presets:
+            raise ValueError(f"{self.name}: every proxy has a 'code' preset")
+        for preset, value in self.presets.items():
+            if not isinstance(value, self.settings_type):
+                raise TypeError(f"{self.name}: preset {preset!r} is not a {self.settings_type.__name__}")
+
+    def settings(self, setting: str = "code", **overrides):
+        """The settings of a named preset, with field overrides (unknown fields are an error)."""
+        if setting not in self.presets:
+            raise ZcbenchError(f"proxy {self.name!r} has no setting {setting!r}; choose from {sorted(self.presets)}")
+        names = {f.name for f in dataclasses.fields(self.settings_type)}
+        if unknown := set(overrides) - names:
+            raise ZcbenchError(f"proxy {self.name!r} has no settings field(s) {sorted(unknown)}; "
+                               f"fields: {sorted(names)}")
+        return dataclasses.replace(self.presets[setting], **overrides)
+
+    def metadata(self) -> dict:
+        return {"name": self.name, "version": self.version, "higher_is_better": self.higher_is_better,
+                "cost_class": self.cost_class, "needs": list(self.needs), "paper": self.paper,
+                "summary": self.summary, "spaces": list(self.spaces),
+                "settings": {k: settings_dict(v) for k, v in self.presets.items()}}
+
+    def score(self, arch, *, space: str | Space = "nb201", data: ImageSet | None = None, setting: str = "code",
+              settings=None, seed: int = 0, device: str | torch.device = "cpu", dataset: str = "cifar10",
+              **overrides) -> ProxyResult:
+        """Score one architecture. Never raises for a failure inside the proxy: the status records it."""
+        space = get_space(space) if isinstance(space, str) else space
+        if space.name not in self.spaces:
+            raise ZcbenchError(f"proxy {self.name!r} does not support space {space.name!r} "
+                               f"(supports {', '.join(self.spaces)})")
+        settings = settings if settings is not None else self.settings(setting, **overrides)
+        device = torch.device(device)
+        ctx = EvalContext(space, space.arch(arch), data, dataset, seed, device)
+        start = time.perf_counter()
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            try:
+                result = self.compute(ctx, settings)
+            except Exception as exc:  # recorded per architecture, never swallowed silently
+                result = ProxyResult(float("nan"), error_status(exc))
+        if result.ok and not math.isfinite(result.value):
+            result = classify(result.value, result.diagnostics)
+        return dataclasses.replace(result, seconds=time.perf_counter() - start)
+
+
+class Registry:
+    """Name → ProxySpec, filled by the built-in modules and by `zcbench.proxies` entry points."""
+
+    def __init__(self):
+        self._specs: dict[str, ProxySpec] = {}
+        self._loaded = False
+
+    def register(self, spec: ProxySpec) -> ProxySpec:
+        if spec.name in self._specs and self._specs[spec.name] is not spec:
+            raise ZcbenchError(f"proxy {spec.name!r} is already registered")
+        self._specs[spec.name] = spec
+        return spec
+
+    def _load(self):
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in BUILTIN_MODULES:
+            import_module(module)
+        for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            loaded = entry.load()
+            if isinstance(loaded, ProxySpec):
+                self.register(loaded)
+
+    def get(self, name: str) -> ProxySpec:
+        self._load()
+        if name in self._specs:
+            return self._specs[name]
+        close = difflib.get_close_matches(name, list(self._specs), n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ZcbenchError(f"unknown proxy {name!r}.{hint} Known proxies: {', '.join(self.names())}")
+
+    def names(self) -> list[str]:
+        self._load()
+        return sorted(self._specs)
+
+    def __iter__(self):
+        return iter(self.get(n) for n in self.names())
+
+    def __contains__(self, name) -> bool:
+        self._load()
+        return name in self._specs
+
+
+REGISTRY = Registry()
+
+
+def get_proxy(name: str) -> ProxySpec:
+    return REGISTRY.get(name)

@@ -1,0 +1,27 @@
+"""Shared fixtures: the reference data directory (ZCBENCH_DATA or --data-dir) and tiny inputs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--data-dir", default=None, help="reference data directory (default: $ZCBENCH_DATA)")
+
+
+@pytest.fixture(scope="session")
+def shared_data(request) -> Path:
+    """The reference data directory; tests that need it are skipped, with the reason, when absent."""
+    root = request.config.getoption("--data-dir") or os.environ.get("ZCBENCH_DATA")
+    if not root or not Path(root).is_dir():
+        pytest.skip("reference data not available: set ZCBENCH_DATA or pass --data-dir (e.g. ../shared/data)")
+    return Path(root)
+
+
+@pytest.fixture
+def tiny_images():
+    from spaces.images import synthetic_imageset
+
+    return synthetic_imageset(n=64, size=8, num_classes=10, seed=0)

@@ -1,0 +1,1 @@
+"""zcbench: the command-line shell over spaces → proxies → benchmarks → reports."""

@@ -1,0 +1,1 @@
+"""Subcommand modules of the `zcbench` CLI (one per area)."""
