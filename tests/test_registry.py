@@ -1,0 +1,205 @@
+"""The proxy registry: lookup errors, duplicate names, metadata of every entry, settings hashes, plugins.
+
+Every per-proxy test is parametrized over `REGISTRY.names()`, so a new proxy is checked by adding it.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib.metadata
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from proxies.registry import (
+    COST_CLASSES,
+    ENTRY_POINT_GROUP,
+    NEEDS,
+    REGISTRY,
+    ProxyResult,
+    ProxySpec,
+    Registry,
+    settings_hash,
+)
+from spaces.errors import ZcbenchError
+from zcbench import cli
+
+NAMES = REGISTRY.names()
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.+-]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConstantSettings:
+    value: float = 1.0
+
+
+def constant_spec(name: str, summary: str = "a constant") -> ProxySpec:
+    return ProxySpec(name=name, version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
+                     paper="test", summary=summary, settings_type=ConstantSettings,
+                     presets={"code": ConstantSettings()},
+                     compute=lambda ctx, s: ProxyResult(s.value, diagnostics={"arch": str(ctx.arch)}))
+
+
+def test_unknown_name_suggests_the_close_registered_name():
+    with pytest.raises(ZcbenchError, match=r"unknown proxy 'parms'.*Did you mean 'params'"):
+        REGISTRY.get("parms")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_typo_of_each_proxy_name_suggests_it(name):
+    with pytest.raises(ZcbenchError) as err:
+        REGISTRY.get(name + "x")
+    assert "Did you mean" in str(err.value) and repr(name) in str(err.value)
+
+
+def test_unknown_name_without_close_match_lists_known_proxies():
+    with pytest.raises(ZcbenchError) as err:
+        REGISTRY.get("qqqqqqqqqq")
+    assert "Did you mean" not in str(err.value)
+    assert all(name in str(err.value) for name in NAMES)
+
+
+def test_registering_a_second_proxy_under_a_taken_name_fails():
+    registry = Registry()
+    first = registry.register(constant_spec("const"))
+    with pytest.raises(ZcbenchError, match="'const' is already registered"):
+        registry.register(constant_spec("const", summary="another"))
+    assert registry.get("const") is first
+    registry.register(first)  # re-registering the same object (module re-import) is harmless
+
+
+def test_builtin_name_cannot_be_taken_over():
+    taken = REGISTRY.get(NAMES[0])
+    with pytest.raises(ZcbenchError, match="already registered"):
+        REGISTRY.register(dataclasses.replace(taken, summary="impostor"))
+    assert REGISTRY.get(NAMES[0]) is taken
+
+
+def test_spec_rejects_bad_metadata():
+    with pytest.raises(ValueError, match="cost class"):
+        dataclasses.replace(constant_spec("c"), cost_class="cheap")
+    with pytest.raises(ValueError, match="unknown needs"):
+        dataclasses.replace(constant_spec("c"), needs=("pixels",))
+    with pytest.raises(ValueError, match="'code' preset"):
+        dataclasses.replace(constant_spec("c"), presets={"paper": ConstantSettings()})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata_is_complete(name):
+    spec = REGISTRY.get(name)
+    assert spec.name == name and NAME_PATTERN.match(name), name
+    assert isinstance(spec.version, int) and not isinstance(spec.version, bool) and spec.version >= 1
+    assert isinstance(spec.higher_is_better, bool)
+    assert spec.cost_class in COST_CLASSES
+    assert isinstance(spec.needs, tuple) and set(spec.needs) <= set(NEEDS)
+    assert isinstance(spec.paper, str) and spec.paper.strip()
+    assert isinstance(spec.summary, str) and spec.summary.strip()
+    assert spec.spaces and all(isinstance(s, str) for s in spec.spaces)
+    assert callable(spec.compute)
+    assert "code" in spec.presets
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_settings_are_frozen_dataclasses(name):
+    spec = REGISTRY.get(name)
+    assert dataclasses.is_dataclass(spec.settings_type) and spec.settings_type.__dataclass_params__.frozen
+    settings = spec.settings("code")
+    field = dataclasses.fields(settings)[0].name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(settings, field, getattr(settings, field))
+    json.dumps(spec.metadata())  # presets are plain data
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_settings_override_of_unknown_field_names_the_fields(name):
+    with pytest.raises(ZcbenchError, match="no settings field"):
+        REGISTRY.get(name).settings("code", no_such_field=1)
+
+
+def _different(value):
+    """A value of the same kind that differs from `value` (to perturb one settings field)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value * 2 + 1
+    if isinstance(value, str):
+        return value + "_x"
+    if isinstance(value, tuple):
+        return value + (value[-1],) if value else (1,)
+    if value is None:
+        return 1
+    raise TypeError(f"settings field of unexpected type {type(value).__name__}: {value!r}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_settings_hash_changes_when_any_field_changes(name):
+    spec = REGISTRY.get(name)
+    for preset, settings in spec.presets.items():
+        base = settings_hash(settings)
+        assert base == settings_hash(copy.deepcopy(settings))
+        for field in dataclasses.fields(settings):
+            changed = copy.copy(settings)
+            object.__setattr__(changed, field.name, _different(getattr(settings, field.name)))
+            assert settings_hash(changed) != base, f"{name}/{preset}: field {field.name} not in the hash"
+
+
+def test_settings_hash_is_stable_across_processes():
+    """Same hash in a fresh interpreter with another PYTHONHASHSEED (result rows are named by it)."""
+    script = ("import json; from proxies.registry import REGISTRY, settings_hash; "
+              "print(json.dumps({f'{s.name}/{p}': settings_hash(v) for s in REGISTRY for p, v in s.presets.items()}))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         env={"PYTHONHASHSEED": "12345", "PATH": ""}).stdout
+    here = {f"{s.name}/{p}": settings_hash(v) for s in REGISTRY for p, v in s.presets.items()}
+    assert json.loads(out) == here
+
+
+class FakeEntryPoint:
+    """Stands in for an installed distribution's `[project.entry-points."zcbench.proxies"]` entry."""
+
+    def __init__(self, name, group, target):
+        self.name, self.group, self.value, self._target = name, group, f"fake_plugin:{name}", target
+
+    def load(self):
+        return self._target
+
+
+def test_third_party_plugin_is_found_through_its_entry_point(monkeypatch, capsys):
+    plugin = constant_spec("third_party_const", summary="plugin from another package")
+    entries = [FakeEntryPoint("third_party_const", ENTRY_POINT_GROUP, plugin),
+               FakeEntryPoint("unrelated", "console_scripts", constant_spec("not_a_proxy"))]
+
+    def fake_entry_points(*, group=None, **_):
+        return [e for e in entries if group is None or e.group == group]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
+    registry = Registry()
+    assert registry.get("third_party_const") is plugin
+    assert "not_a_proxy" not in registry
+    assert plugin.score(0).value == 1.0
+
+    monkeypatch.setattr("zcbench.commands.ls.REGISTRY", registry)
+    assert cli.main(["ls", "proxies", "--json"]) == 0
+    listed = {row["name"] for row in json.loads(capsys.readouterr().out)}
+    assert "third_party_const" in listed
+
+
+def test_ls_proxies_json_carries_every_metadata_field(capsys):
+    assert cli.main(["ls", "proxies", "--json"]) == 0
+    listed = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert sorted(listed) == NAMES
+    for spec in REGISTRY:
+        expected = json.loads(json.dumps(spec.metadata(), default=str))
+        assert listed[spec.name] == expected
+        for key in ("name", "version", "higher_is_better", "cost_class", "needs", "paper", "summary",
+                    "spaces", "settings"):
+            assert key in listed[spec.name], key
+        assert "code" in listed[spec.name]["settings"]
+
+
+def test_ls_proxies_table_lists_every_proxy(capsys):
+    assert cli.main(["ls", "proxies"]) == 0
+    out = capsys.readouterr().out
+    assert all(re.search(rf"^{re.escape(n)}\s", out, re.MULTILINE) for n in NAMES)
