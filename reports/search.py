@@ -1,0 +1,160 @@
+"""Random search with a proxy, simulated offline on precomputed scores (protocols §B2, §A7).
+
+A run draws N candidates from an arch set, scores them with a selection rule and reports the
+ground-truth accuracy of the pick. Computing every proxy once and simulating the runs afterwards is
+statistically equivalent to the papers' online runs (not bit-identical: their proxies were
+re-computed per run).
+
+Explicit conventions, because ties decide #Param-based searches (28 distinct values):
+* Sampling: `distinct` = Python `random.Random(seed).sample(candidates, N)` (Revisit, seeds 1…5);
+  `with-replacement` = `numpy.random.RandomState(seed).randint(0, len(candidates), N)` (NASWOT).
+* Argmax: the first maximum in sample order. NaN scores (failed rows) are never picked and are
+  counted per run; ±inf are ordinary (extreme) values.
+* Rank sums: 0-based ordinal ranks within the sample (higher = better), ties broken by sample order
+  (`ties='stable'`) or by numpy's default sort as in the authors' code (`ties='numpy-default'`).
+* Random baseline: a uniformly random member of the same sample, drawn with `default_rng([seed, 1])`.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Iterable, Union
+
+import numpy as np
+import pandas as pd
+
+SAMPLERS = ("distinct", "with-replacement")
+TIE_RULES = {"stable": "stable", "numpy-default": "quicksort"}
+REVISIT_SEEDS = (1, 2, 3, 4, 5)
+
+
+def draw_sample(candidates, n: int, seed: int, sampler: str = "distinct") -> np.ndarray:
+    """The N candidate ids of one run, in sample order."""
+    pool = list(candidates)
+    if sampler == "distinct":
+        if n > len(pool):
+            raise ValueError(f"cannot draw {n} distinct archs from a set of {len(pool)}")
+        return np.asarray(random.Random(seed).sample(pool, n))
+    if sampler == "with-replacement":
+        return np.asarray(pool)[np.random.RandomState(seed).randint(0, len(pool), size=n)]
+    raise ValueError(f"unknown sampler {sampler!r}; choose from {SAMPLERS}")
+
+
+@dataclass(frozen=True)
+class Score:
+    """One score column, oriented so that larger is better."""
+
+    column: str
+    higher_is_better: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.column
+
+    def values(self, sample: pd.DataFrame) -> np.ndarray:
+        v = sample[self.column].to_numpy(dtype=np.float64)
+        return v if self.higher_is_better else -v
+
+
+def ordinal_ranks(values: np.ndarray, ties: str = "stable") -> np.ndarray:
+    """0-based ranks (largest value → highest rank); NaN stays NaN and takes no rank."""
+    if ties not in TIE_RULES:
+        raise ValueError(f"unknown tie rule {ties!r}; choose from {sorted(TIE_RULES)}")
+    out = np.full(len(values), np.nan)
+    keep = ~np.isnan(values)
+    order = np.argsort(values[keep], kind=TIE_RULES[ties])
+    ranks = np.empty(len(order))
+    ranks[order] = np.arange(len(order))
+    out[keep] = ranks
+    return out
+
+
+@dataclass(frozen=True)
+class RankSum:
+    """Sum of within-sample ranks of its parts; a nested RankSum is re-ranked first (Revisit's
+    AngleLoss+#Param = rank(rank(angle) + rank(−loss)) + rank(#Param), protocols §A7)."""
+
+    parts: tuple[Union[Score, "RankSum"], ...]
+    ties: str = "stable"
+
+    @property
+    def name(self) -> str:
+        return "+".join(p.name if isinstance(p, Score) else f"({p.name})" for p in self.parts)
+
+    def values(self, sample: pd.DataFrame) -> np.ndarray:
+        return sum(ordinal_ranks(part.values(sample), self.ties) for part in self.parts)
+
+
+Rule = Union[Score, RankSum]
+
+
+def first_argmax(values: np.ndarray) -> int | None:
+    """Position of the first maximum, ignoring NaN; None when every value is NaN."""
+    if np.all(np.isnan(values)):
+        return None
+    best = np.nanmax(values)
+    return int(np.flatnonzero(values == best)[0])
+
+
+def random_search(table: pd.DataFrame, accuracy: str, rule: Rule | None, candidates, n: int = 100,
+                  seeds: Iterable[int] = REVISIT_SEEDS, sampler: str = "distinct") -> pd.DataFrame:
+    """Simulate one run per seed; `rule=None` is the random baseline.
+
+    `table` is indexed by arch id and holds the score columns and the `accuracy` column.
+    Returns one row per seed: seed, arch (the pick), accuracy, failed (NaN scores in the sample),
+    sample_best (the best accuracy in the sample, an upper bound for any rule).
+    """
+    missing = pd.Index(candidates).difference(table.index)
+    if len(missing):
+        raise ValueError(f"{len(missing)} candidate archs have no row in the score table, e.g. {list(missing[:5])}")
+    if table[accuracy].loc[list(candidates)].isna().any():
+        raise ValueError(f"ground-truth column {accuracy!r} has missing values among the candidates")
+    rows = []
+    for seed in seeds:
+        ids = draw_sample(candidates, n, seed, sampler)
+        sample = table.loc[ids]
+        acc = sample[accuracy].to_numpy(dtype=np.float64)
+        if rule is None:
+            pos, failed = int(np.random.default_rng([seed, 1]).integers(0, n)), 0
+        else:
+            values = rule.values(sample)
+            failed = int(np.isnan(values).sum())
+            pos = first_argmax(values)
+            if pos is None:
+                raise ValueError(f"seed {seed}: every sampled arch has a failed score for {rule.name!r}")
+        rows.append({"seed": seed, "arch": ids[pos], "accuracy": acc[pos], "failed": failed,
+                     "sample_best": acc.max()})
+    return pd.DataFrame(rows)
+
+
+def summarize(runs: pd.DataFrame) -> dict:
+    """Mean and standard deviation (numpy's ddof=0) of the picked accuracies, as the papers report."""
+    acc = runs["accuracy"].to_numpy(dtype=np.float64)
+    return {"mean": float(acc.mean()), "std": float(acc.std(ddof=0)), "runs": len(acc),
+            "failed": int(runs["failed"].sum())}
+
+
+def group_experiment(tables: dict[str, pd.DataFrame], accuracy: str, rules: dict[str, Rule | None],
+                     arch_sets, n: int = 100, seeds: Iterable[int] = REVISIT_SEEDS,
+                     sampler: str = "distinct") -> pd.DataFrame:
+    """Revisit Figure 1: random search inside each arch set, per dataset, per rule.
+
+    `tables` maps dataset → score table (with `accuracy`); rules whose columns a table lacks are
+    skipped for that dataset. Returns a long table: dataset, group, method, mean, std, runs, failed.
+    """
+    rows = []
+    seeds = tuple(seeds)
+    for dataset, table in tables.items():
+        for arch_set in arch_sets:
+            for method, rule in rules.items():
+                if rule is not None and not set(_columns(rule)) <= set(table.columns):
+                    continue
+                runs = random_search(table, accuracy, rule, arch_set.indices, n, seeds, sampler)
+                rows.append({"dataset": dataset, "group": arch_set.name, "method": method, **summarize(runs)})
+    return pd.DataFrame(rows, columns=["dataset", "group", "method", "mean", "std", "runs", "failed"])
+
+
+def _columns(rule: Rule) -> list[str]:
+    if isinstance(rule, Score):
+        return [rule.column]
+    return [c for part in rule.parts for c in _columns(part)]
