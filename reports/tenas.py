@@ -1,0 +1,59 @@
+"""TE-NAS whole-space analyses on precomputed κ (NTK condition number) and R (LR1) values.
+
+* Fig. 4 / claim T3: operator composition of the top-10 % archs by min κ and by max R.
+* Fig. 9 / claim T4: rank(κ) + rank(R) over complete archs vs accuracy (κ ascending, R descending,
+  average ranks for ties; lower sum = better, hence a negative correlation; protocols §A7).
+(Fig. 10 / claim T5, train vs test accuracy, is a plain correlation of two ground-truth columns.)
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from spaces import nb201
+
+
+def op_composition(indices) -> pd.Series:
+    """Share of each NB201 op among all edges of the given archs (sums to 1 over the 5 ops)."""
+    archs = nb201.all_archs()
+    counts = pd.Series(0, index=list(nb201.OPS), dtype=np.int64)
+    for i in indices:
+        for op in archs[int(i)].ops:
+            counts[op] += 1
+    return counts / counts.sum()
+
+
+def top_fraction(scores: pd.Series, fraction: float = 0.1, higher_is_better: bool = True) -> pd.Index:
+    """Index labels of the best `fraction` of finite scores (ties by row order, stable)."""
+    finite = scores[np.isfinite(scores.to_numpy(dtype=np.float64))]
+    k = max(1, int(round(fraction * len(finite))))
+    order = np.argsort(-finite.to_numpy() if higher_is_better else finite.to_numpy(), kind="stable")
+    return finite.index[order[:k]]
+
+
+def composition_table(kappa: pd.Series, lr: pd.Series, fraction: float = 0.1) -> pd.DataFrame:
+    """Op shares (rows = ops) among all archs scored and among the top fraction by min κ / max R."""
+    return pd.DataFrame({
+        "all archs": op_composition(kappa.index.union(lr.index)),
+        f"top {fraction:.0%} by min κ": op_composition(top_fraction(kappa, fraction, higher_is_better=False)),
+        f"top {fraction:.0%} by max R": op_composition(top_fraction(lr, fraction, higher_is_better=True)),
+    })
+
+
+def composition_checks(table: pd.DataFrame) -> dict[str, bool]:
+    """The qualitative statements of TE-NAS Fig. 4, evaluated on a `composition_table`."""
+    base, by_kappa, by_lr = (table[c] for c in table.columns)
+    return {
+        "both selections are rich in conv3x3 (share above the space's)":
+            bool(by_kappa["nor_conv_3x3"] > base["nor_conv_3x3"] and by_lr["nor_conv_3x3"] > base["nor_conv_3x3"]),
+        "R favours conv1x1 more than κ": bool(by_lr["nor_conv_1x1"] > by_kappa["nor_conv_1x1"]),
+        "κ favours skip_connect more than R": bool(by_kappa["skip_connect"] > by_lr["skip_connect"]),
+    }
+
+
+def rank_sum(kappa: pd.Series, lr: pd.Series) -> pd.Series:
+    """rank(κ, ascending) + rank(R, descending) on the archs where both are finite; lower is better."""
+    both = pd.concat({"kappa": kappa, "lr": lr}, axis=1).dropna()
+    both = both[np.isfinite(both.to_numpy()).all(axis=1)]
+    return pd.Series(sps.rankdata(both.kappa) + sps.rankdata(-both.lr), index=both.index, name="rank_sum")
