@@ -1,0 +1,95 @@
+"""Small class-balanced "proxy sets" drawn from an ImageSet (Revisit's short-training data, protocols §A6).
+
+The Revisit code trains every candidate on C classes × M images (default 10 × 10). For CIFAR-10 it
+draws them from the 25k train half of NB201's `cifar-split.txt`: shuffle that index list with the
+run seed and keep the first M images of each class in shuffled order. `sample_proxy_set` does the
+same with a numpy Generator on any ImageSet (optionally restricted to a pool of indices) and
+relabels the chosen classes to 0…C−1. `load_nb201_cifar_split` reads the split file; it is never
+re-generated here (the order NB201 used cannot be re-derived from first principles with certainty).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from spaces.datadir import find_data_file
+from spaces.errors import CorruptDataError
+from spaces.images import ImageSet
+
+CIFAR10_TRAIN_SIZE = 50_000
+CIFAR_SPLIT_HALF = 25_000
+CIFAR_SPLIT_CANDIDATES = ["cifar-split.txt", "nb201/cifar-split.txt"]
+CIFAR_SPLIT_HOW_TO_GET = ("copy `cifar-split.txt` from the NAS-Bench-201 / AutoDL-Projects repository "
+                          "(configs/nas-benchmark/cifar-split.txt) into the data directory")
+
+
+def sample_proxy_set(data: ImageSet, classes: int, per_class: int, rng: np.random.Generator,
+                     pool: np.ndarray | None = None) -> tuple[ImageSet, dict]:
+    """C classes × M images from `data` (or from its `pool` indices), relabelled to 0…C−1.
+
+    Classes: all of them (in label order) when C equals the number of classes present in the pool,
+    otherwise C drawn at random. Images: the first M of each chosen class in a random permutation of
+    the pool. New label = position of the old label among the chosen labels sorted ascending.
+    Returns the subset (in the permuted order) and a description (chosen original labels, indices).
+    """
+    if classes < 1 or per_class < 1:
+        raise ValueError(f"a proxy set needs ≥1 class and ≥1 image per class, got {classes} × {per_class}")
+    pool = np.arange(len(data)) if pool is None else np.asarray(pool, dtype=np.int64)
+    if pool.size and (pool.min() < 0 or pool.max() >= len(data)):
+        raise ValueError(f"{data.name}: pool indices must lie in [0, {len(data)}), got "
+                         f"[{pool.min()}, {pool.max()}]")
+    present, counts = np.unique(data.labels[pool], return_counts=True)
+    if classes > len(present):
+        raise ValueError(f"{data.name}: asked for {classes} classes but the pool of {len(pool)} images has "
+                         f"only {len(present)}")
+    chosen = present if classes == len(present) else np.sort(rng.permutation(present)[:classes])
+    short = {int(c): int(n) for c, n in zip(present, counts) if c in chosen and n < per_class}
+    if short:
+        raise ValueError(f"{data.name}: classes with fewer than {per_class} images in the pool "
+                         f"(label: count): {short}")
+    shuffled = rng.permutation(pool)
+    shuffled_labels = data.labels[shuffled]
+    positions = np.sort(np.concatenate([np.flatnonzero(shuffled_labels == c)[:per_class] for c in chosen]))
+    indices = shuffled[positions]  # the picked images in the order the shuffle met them
+    labels = np.searchsorted(chosen, data.labels[indices]).astype(np.int64)  # `chosen` is sorted
+    subset = ImageSet(f"{data.name}[{classes}x{per_class}]", data.images[indices], labels, classes, data.stats)
+    return subset, {"source": data.name, "source_size": len(data), "pool_size": int(len(pool)),
+                    "classes": [int(c) for c in chosen], "indices": [int(i) for i in indices]}
+
+
+def load_nb201_cifar_split(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read NB201's `cifar-split.txt` ({"train": ["int", [...]], "valid": ["int", [...]]}, plain lists
+    accepted too) and check it is two disjoint halves of range(50000)."""
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CorruptDataError(f"{path}: not a readable JSON split file ({exc})") from None
+    halves = {}
+    for key in ("train", "valid"):
+        if key not in content:
+            raise CorruptDataError(f"{path}: missing key {key!r} (found {sorted(content)})")
+        value = content[key]
+        if len(value) == 2 and isinstance(value[0], str):  # NB201 config format: [type name, value]
+            value = value[1]
+        halves[key] = np.asarray(value, dtype=np.int64)
+        if halves[key].shape != (CIFAR_SPLIT_HALF,):
+            raise CorruptDataError(f"{path}: {key!r} has {halves[key].size} indices, expected {CIFAR_SPLIT_HALF}")
+    joined = np.concatenate([halves["train"], halves["valid"]])
+    if not np.array_equal(np.sort(joined), np.arange(CIFAR10_TRAIN_SIZE)):
+        raise CorruptDataError(f"{path}: train and valid are not two disjoint halves of range({CIFAR10_TRAIN_SIZE})")
+    return halves
+
+
+def find_nb201_cifar_split(data_dir: str | os.PathLike | None = None) -> Path:
+    """Locate `cifar-split.txt` under --data-dir / $ZCBENCH_DATA (DataNotFoundError lists where it looked)."""
+    return find_data_file(CIFAR_SPLIT_CANDIDATES, "NB201 CIFAR-10 train/valid split (cifar-split.txt)",
+                          CIFAR_SPLIT_HOW_TO_GET, data_dir)
+
+
+def is_cifar10_train(data: ImageSet) -> bool:
+    """Whether `data` looks like the full CIFAR-10 train set in file order (what the split indexes)."""
+    return len(data) == CIFAR10_TRAIN_SIZE and data.num_classes == 10 and data.stats == "cifar10"
