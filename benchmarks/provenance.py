@@ -1,0 +1,73 @@
+"""Where a result came from: package version, git commit, torch version, host and device.
+
+Every value is a plain string so that it can sit in a Parquet column; a value that cannot be
+determined is the explicit string 'unknown', never an empty field.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import socket
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+UNKNOWN = "unknown"
+PACKAGE = "zcbench"
+# The checkout this file lives in (benchmarks/provenance.py → repository root).
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def package_version(package: str = PACKAGE) -> str:
+    """The installed distribution's version (importlib.metadata), or 'unknown' if not installed."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return UNKNOWN
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_commit(path: str | os.PathLike = SOURCE_ROOT) -> str:
+    """`git rev-parse HEAD` of the checkout at `path`; 'unknown' when not a checkout or git is absent."""
+    return _git(["rev-parse", "HEAD"], Path(path)) or UNKNOWN
+
+
+def git_dirty(path: str | os.PathLike = SOURCE_ROOT) -> str:
+    """'yes' when tracked files differ from HEAD, 'no' when clean, 'unknown' without a checkout."""
+    out = _git(["status", "--porcelain", "--untracked-files=no"], Path(path))
+    return UNKNOWN if out is None else ("yes" if out else "no")
+
+
+def device_name(device: str | torch.device) -> str:
+    """A human-readable device description: the GPU model for CUDA devices, the CPU otherwise."""
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available():
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+@functools.cache
+def run_provenance() -> dict:
+    """The facts shared by every row a process writes (computed once per process)."""
+    return {
+        "package_version": package_version(),
+        "git_commit": git_commit(),
+        "git_dirty": git_dirty(),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "executable": sys.executable,
+    }
