@@ -4,23 +4,21 @@ The Revisit code trains every candidate on C classes × M images (default 10 × 
 draws them from the 25k train half of NB201's `cifar-split.txt`: shuffle that index list with the
 run seed and keep the first M images of each class in shuffled order. `sample_proxy_set` does the
 same with a numpy Generator on any ImageSet (optionally restricted to a pool of indices) and
-relabels the chosen classes to 0…C−1. `load_nb201_cifar_split` reads the split file; it is never
-re-generated here (the order NB201 used cannot be re-derived from first principles with certainty).
+relabels the chosen classes to 0…C−1. `nb201_train_half` finds and reads the split file (with
+`spaces.image_files.read_cifar_split`); the split is never re-generated here.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from spaces.datadir import find_data_file
-from spaces.errors import CorruptDataError
+from spaces.image_files import read_cifar_split
 from spaces.images import ImageSet
 
 CIFAR10_TRAIN_SIZE = 50_000
-CIFAR_SPLIT_HALF = 25_000
 CIFAR_SPLIT_CANDIDATES = ["cifar-split.txt", "nb201/cifar-split.txt"]
 CIFAR_SPLIT_HOW_TO_GET = ("copy `cifar-split.txt` from the NAS-Bench-201 / AutoDL-Projects repository "
                           "(configs/nas-benchmark/cifar-split.txt) into the data directory")
@@ -56,38 +54,20 @@ def sample_proxy_set(data: ImageSet, classes: int, per_class: int, rng: np.rando
     indices = shuffled[positions]  # the picked images in the order the shuffle met them
     labels = np.searchsorted(chosen, data.labels[indices]).astype(np.int64)  # `chosen` is sorted
     subset = ImageSet(f"{data.name}[{classes}x{per_class}]", data.images[indices], labels, classes, data.stats)
-    return subset, {"source": data.name, "source_size": len(data), "pool_size": int(len(pool)),
+    return subset, {"source": data.name, "source_size": len(data), "pool_size": len(pool),
                     "classes": [int(c) for c in chosen], "indices": [int(i) for i in indices]}
-
-
-def load_nb201_cifar_split(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read NB201's `cifar-split.txt` ({"train": ["int", [...]], "valid": ["int", [...]]}, plain lists
-    accepted too) and check it is two disjoint halves of range(50000)."""
-    path = Path(path)
-    try:
-        content = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CorruptDataError(f"{path}: not a readable JSON split file ({exc})") from None
-    halves = {}
-    for key in ("train", "valid"):
-        if key not in content:
-            raise CorruptDataError(f"{path}: missing key {key!r} (found {sorted(content)})")
-        value = content[key]
-        if len(value) == 2 and isinstance(value[0], str):  # NB201 config format: [type name, value]
-            value = value[1]
-        halves[key] = np.asarray(value, dtype=np.int64)
-        if halves[key].shape != (CIFAR_SPLIT_HALF,):
-            raise CorruptDataError(f"{path}: {key!r} has {halves[key].size} indices, expected {CIFAR_SPLIT_HALF}")
-    joined = np.concatenate([halves["train"], halves["valid"]])
-    if not np.array_equal(np.sort(joined), np.arange(CIFAR10_TRAIN_SIZE)):
-        raise CorruptDataError(f"{path}: train and valid are not two disjoint halves of range({CIFAR10_TRAIN_SIZE})")
-    return halves
 
 
 def find_nb201_cifar_split(data_dir: str | os.PathLike | None = None) -> Path:
     """Locate `cifar-split.txt` under --data-dir / $ZCBENCH_DATA (DataNotFoundError lists where it looked)."""
     return find_data_file(CIFAR_SPLIT_CANDIDATES, "NB201 CIFAR-10 train/valid split (cifar-split.txt)",
                           CIFAR_SPLIT_HOW_TO_GET, data_dir)
+
+
+def nb201_train_half(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, Path]:
+    """The 25k train-half indices of NB201's CIFAR-10 split and the file they came from."""
+    path = find_nb201_cifar_split(data_dir)
+    return read_cifar_split(path)[0], path
 
 
 def is_cifar10_train(data: ImageSet) -> bool:

@@ -6,10 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from spaces.errors import CorruptDataError, DataNotFoundError
+from spaces.errors import DataNotFoundError
 from spaces.images import ImageSet
-from spaces.proxy_sets import (find_nb201_cifar_split, is_cifar10_train, load_nb201_cifar_split,
-                               sample_proxy_set)
+from spaces.proxy_sets import find_nb201_cifar_split, is_cifar10_train, nb201_train_half, sample_proxy_set
 
 
 def labelled_set(labels, size=4, name="toy") -> ImageSet:
@@ -86,32 +85,13 @@ def test_pool_index_out_of_range_is_an_error():
         sample_proxy_set(labelled_set(np.arange(30) % 3), 3, 2, np.random.default_rng(0), pool=[0, 30])
 
 
-def write_split(path, train, valid, typed=True):
-    wrap = (lambda v: ["int", [int(i) for i in v]]) if typed else (lambda v: [int(i) for i in v])
-    path.write_text(json.dumps({"train": wrap(train), "valid": wrap(valid)}))
-    return path
-
-
-def test_split_reader_accepts_nb201_config_format_and_plain_lists(tmp_path):
+def test_train_half_is_read_from_the_split_file_in_the_data_dir(tmp_path, monkeypatch):
     order = np.random.default_rng(1021).permutation(50_000)
-    for typed in (True, False):
-        halves = load_nb201_cifar_split(write_split(tmp_path / f"s{typed}.txt", order[:25_000], order[25_000:], typed))
-        assert np.array_equal(halves["train"], order[:25_000]) and np.array_equal(halves["valid"], order[25_000:])
-
-
-def test_split_reader_rejects_overlapping_halves(tmp_path):
-    train = np.arange(25_000)
-    valid = np.arange(24_999, 49_999)
-    with pytest.raises(CorruptDataError, match="disjoint halves"):
-        load_nb201_cifar_split(write_split(tmp_path / "bad.txt", train, valid))
-
-
-def test_split_reader_rejects_wrong_length_and_non_json(tmp_path):
-    with pytest.raises(CorruptDataError, match="'train' has 10 indices, expected 25000"):
-        load_nb201_cifar_split(write_split(tmp_path / "short.txt", range(10), range(10)))
-    (tmp_path / "junk.txt").write_text("train: 1 2 3")
-    with pytest.raises(CorruptDataError, match="junk.txt"):
-        load_nb201_cifar_split(tmp_path / "junk.txt")
+    split = {"train": ["int", order[:25_000].tolist()], "valid": ["int", order[25_000:].tolist()]}
+    (tmp_path / "cifar-split.txt").write_text(json.dumps(split))
+    monkeypatch.setenv("ZCBENCH_DATA", str(tmp_path))
+    train, path = nb201_train_half()
+    assert path == tmp_path / "cifar-split.txt" and np.array_equal(train, order[:25_000])
 
 
 def test_missing_split_file_lists_where_it_looked(tmp_path, monkeypatch):
