@@ -117,8 +117,9 @@ def load_imageset(args):
         raise ZcbenchError(f"image file readers are not available ({exc}); pass --images synthetic "
                            "for random images") from None
     if args.images is not None:
-        data = image_files.load_image_folder(args.images)
-        return data, f"{len(data)} images ({data.num_classes} classes) from image folder {args.images}"
+        data = image_files.load_image_folder(args.images, stats=args.dataset, data_dir=args.data_dir)
+        return data, (f"{len(data)} {data.image_size}x{data.image_size} images ({data.num_classes} classes, "
+                      f"{data.stats} normalisation) from image folder {args.images}")
     try:
         data = image_files.load_images(args.dataset, args.split, args.data_dir)
     except DataNotFoundError as exc:

@@ -1,0 +1,205 @@
+"""The contract every registered proxy keeps, generated from the registry (REGISTRY.names() × presets).
+
+Each proxy runs on a tiny network (C=4, one cell per stage, see tests/golden/tiny.py) with synthetic
+8×8 images:
+* a healthy cell gives a value with status 'ok' (finite), or a flagged status whose value agrees with
+  it; a conv-rich cell is never inf/NaN/singular;
+* the same seed gives a bit-identical value on CPU (memoised proxies have their cache cleared first);
+* the call leaves global state alone (torch/numpy/python RNGs, threads, grad mode, default dtype, …);
+* a dead cell (every edge `none`) never gives status 'ok' with a NaN value;
+* diagnostics are JSON-serialisable (they are written into result rows);
+* higher_is_better is a bool, and for #Param it matches "more parameters ⇒ higher value".
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import struct
+import sys
+
+import numpy as np
+import pytest
+import torch
+from golden.tiny import tiny_images, tiny_settings
+
+from proxies.registry import REGISTRY, ProxyResult
+
+HEALTHY_CELLS = {
+    "conv3x3-chain": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+    "index-0": "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|",
+}
+DEAD_CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+# Statuses whose value must be of the matching non-finite kind (registry.classify).
+NON_FINITE_STATUS = {"inf": lambda v: v == math.inf, "-inf": lambda v: v == -math.inf, "nan": math.isnan}
+SEED = 3
+
+CASES = [pytest.param(name, preset, id=f"{name}-{preset}")
+         for name in REGISTRY.names() for preset in REGISTRY.get(name).presets]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny networks on a shared CPU: one intra-op thread is many times faster than oversubscribed ones."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return tiny_images()
+
+
+def tiny(name, preset):
+    spec = REGISTRY.get(name)
+    settings, why_not = tiny_settings(spec, preset)
+    if settings is None:
+        pytest.xfail(why_not)
+    return spec, settings
+
+
+def forget_memoised_runs(spec) -> None:
+    """Proxies that memoise expensive runs in-process expose `clear_run_cache()`; clear it so a
+    repeated call recomputes instead of returning the stored result."""
+    clear = getattr(sys.modules[spec.compute.__module__], "clear_run_cache", None)
+    if clear is not None:
+        clear()
+
+
+def score(spec, settings, arch, images, seed=SEED) -> ProxyResult:
+    forget_memoised_runs(spec)
+    return spec.score(arch, data=images, settings=settings, seed=seed, dataset="cifar10")
+
+
+def global_state() -> dict:
+    return {"torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(), "python_rng": random.getstate(),
+            "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
+            "grad_enabled": torch.is_grad_enabled(), "inference_mode": torch.is_inference_mode_enabled(),
+            "default_dtype": torch.get_default_dtype(),
+            "deterministic": torch.are_deterministic_algorithms_enabled(),
+            "anomaly": torch.is_anomaly_enabled(), "cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "cudnn_deterministic": torch.backends.cudnn.deterministic}
+
+
+def assert_same_state(before: dict, after: dict) -> None:
+    for key, value in before.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, after[key]), f"{key} changed"
+        elif key == "numpy_rng":
+            assert value[0] == after[key][0] and np.array_equal(value[1], after[key][1]) \
+                and value[2:] == after[key][2:], "numpy global RNG changed"
+        else:
+            assert after[key] == value, f"{key} changed: {value!r} → {after[key]!r}"
+
+
+def bits(value: float) -> bytes:
+    return struct.pack("<d", value)
+
+
+def assert_well_formed(result: ProxyResult) -> None:
+    assert isinstance(result, ProxyResult)
+    assert not result.status.startswith("error:"), result.status
+    assert isinstance(result.value, float), type(result.value)
+    assert result.seconds >= 0
+    if result.ok:
+        assert math.isfinite(result.value), f"status 'ok' with value {result.value}"
+    elif result.status in NON_FINITE_STATUS:
+        assert NON_FINITE_STATUS[result.status](result.value), f"status {result.status!r}, value {result.value}"
+    else:
+        assert result.status and result.status == result.status.strip() and " " not in result.status, result.status
+    json.dumps(result.diagnostics, allow_nan=True)
+
+
+@pytest.mark.parametrize("name,preset", CASES)
+@pytest.mark.parametrize("cell", sorted(HEALTHY_CELLS))
+def test_healthy_cell_scores_without_error(name, preset, cell, images):
+    spec, settings = tiny(name, preset)
+    result = score(spec, settings, HEALTHY_CELLS[cell], images)
+    assert_well_formed(result)
+
+
+@pytest.mark.parametrize("name,preset", CASES)
+def test_conv_cell_gets_a_finite_value(name, preset, images):
+    """A conv-rich cell is the easy case: no proxy may call it inf/NaN/singular. A rule status that
+    keeps a finite value is allowed (Revisit's 'trivial' filter fires on tiny, briefly trained nets)."""
+    spec, settings = tiny(name, preset)
+    result = score(spec, settings, HEALTHY_CELLS["conv3x3-chain"], images)
+    assert math.isfinite(result.value) and result.status not in (*NON_FINITE_STATUS, "singular"), \
+        (result.status, result.value, result.diagnostics)
+
+
+@pytest.mark.parametrize("name,preset", CASES)
+def test_same_seed_is_bit_identical_on_cpu(name, preset, images):
+    spec, settings = tiny(name, preset)
+    first = score(spec, settings, HEALTHY_CELLS["index-0"], images)
+    second = score(spec, settings, HEALTHY_CELLS["index-0"], images)
+    assert bits(first.value) == bits(second.value), (first.value, second.value)
+    assert first.status == second.status
+
+
+@pytest.mark.parametrize("name,preset", CASES)
+def test_scoring_leaves_global_state_unchanged(name, preset, images):
+    spec, settings = tiny(name, preset)
+    torch.manual_seed(1234)
+    np.random.seed(1234)
+    random.seed(1234)
+    before = global_state()
+    score(spec, settings, HEALTHY_CELLS["conv3x3-chain"], images)
+    assert_same_state(before, global_state())
+
+
+@pytest.mark.parametrize("name,preset", CASES)
+def test_dead_cell_is_never_ok_with_nan(name, preset, images):
+    spec, settings = tiny(name, preset)
+    result = score(spec, settings, DEAD_CELL, images)
+    assert_well_formed(result)
+    assert not (result.ok and math.isnan(result.value))
+
+
+@pytest.mark.parametrize("name", REGISTRY.names())
+def test_direction_is_declared_as_bool(name):
+    assert type(REGISTRY.get(name).higher_is_better) is bool
+
+
+@pytest.mark.parametrize("preset", sorted(REGISTRY.get("params").presets))
+def test_params_value_grows_with_the_parameter_count(preset):
+    """#Param is higher-is-better and its value must order cells like their real parameter counts."""
+    from spaces.nb201 import parse_arch
+    from spaces.nb201_networks import build_network
+
+    spec = REGISTRY.get("params")
+    assert spec.higher_is_better is True
+    cells = [DEAD_CELL, HEALTHY_CELLS["index-0"], HEALTHY_CELLS["conv3x3-chain"]]
+    values = [spec.score(c, setting=preset).value for c in cells]
+    counts = [sum(p.numel() for p in build_network(parse_arch(c)).parameters()) for c in cells]
+    assert counts == sorted(counts) and len(set(counts)) == 3
+    assert values == sorted(values) and len(set(values)) == 3
+
+
+def test_state_check_catches_a_proxy_that_leaks_global_state(images):
+    """The checks above can fail: a proxy that reseeds numpy's global RNG and turns off grad mode."""
+    import dataclasses
+
+    from proxies.registry import ProxySpec
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSettings:
+        unit: int = 1
+
+    def leaky(ctx, settings):
+        np.random.seed(0)
+        torch.set_grad_enabled(False)
+        return ProxyResult(1.0)
+
+    spec = ProxySpec(name="leaky", version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
+                     paper="test", summary="leaks", settings_type=NoSettings, presets={"code": NoSettings()},
+                     compute=leaky)
+    before = global_state()
+    try:
+        spec.score(0)
+        with pytest.raises(AssertionError, match="numpy|grad_enabled"):
+            assert_same_state(before, global_state())
+    finally:
+        torch.set_grad_enabled(True)
