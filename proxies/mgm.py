@@ -1,0 +1,248 @@
+"""MGM: mean of the Gram matrix of per-sample loss gradients at initialisation (KNAS, protocols §A4, §E.8).
+
+Per-sample gradients come from batch-1 forwards of the train-mode C16 N5 network (BN statistics of
+one sample), restricted to a few entries of a few parameter tensors. Two estimators:
+`centred_halves` (the authors' code) and `gram_mean` (the paper's Eq. 16). Higher is better.
+
+Fast paths live next to the authors' loop and are tested equal to it: per-sample gradients via
+`torch.func.vmap` over batch-1 forwards (which keeps per-sample BN statistics), and for `gram_mean`
+the identity mean_{i,j} ⟨g_i, g_j⟩ = ‖Σ_i g_i‖² / n², i.e. one backward of the summed loss.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
+
+from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from spaces.init import INIT_SCHEMES, initialize
+
+ENTRY_SELECTIONS = ("first", "random")
+ESTIMATORS = ("centred_halves", "gram_mean")
+AGGREGATES = ("sum", "mean")
+IMPLEMENTATIONS = ("fast", "loop")
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class MGMSettings:
+    """Network, samples, gradient entries and estimator of MGM.
+
+    code (KNAS `exps/NAS-Bench-201/functions.py::procedure`, §A4 steps 1–4): C16 N5 network with the
+    dataset's classes, PyTorch default init, train mode; 50 augmented samples, each forwarded alone
+    with cross-entropy; walking parameters in registration order, the first 11 tensors that have a
+    gradient and ≥ 50 entries; their first 50 entries; per entry the dot product of the mean-centred
+    gradients of samples 1–25 and 26–50, divided by 2500; summed over tensors and entries. Gradients
+    in float32 as the authors'; the estimator accumulates in float64 (theirs in float32).
+
+    paper (KNAS Eq. 15–16): the mean over layers of the mean of all n² dot products ⟨g_i, g_j⟩
+    (i = j included, no centring) of per-sample gradients restricted to 50 sampled parameters per
+    layer. Where the paper is silent we assume: the code's network, init, 50 augmented samples and
+    batch-1 forwards (per-sample gradients of a train-mode BN network are defined that way); a
+    "layer" is every parameter tensor that gets a gradient and has ≥ 50 entries (no limit of 11);
+    its 50 entries are drawn uniformly without replacement, once, from the `entries` RNG stream.
+
+    `implementation`: `loop` = one forward/backward per sample, as the authors do; `fast` = torch.func
+    (see module docstring). They agree up to rounding, not bit for bit. `dtype` is the precision of
+    the network and its gradients: deep conv-heavy C16 N5 cells are ill-conditioned at init, so
+    float32 gradients carry errors of a few per cent, which the centred estimator amplifies; use
+    float64 to measure how much of a float32 score is rounding.
+    """
+
+    samples: int = 50
+    channels: int = 16
+    cells_per_stage: int = 5
+    init: str = "pytorch_default"
+    augment: bool = True
+    max_tensors: int | None = 11
+    min_elements: int = 50
+    entries: int = 50
+    entry_selection: str = "first"
+    estimator: str = "centred_halves"
+    halves_divisor: float = 2500.0  # centred_halves only: the authors' constant 1/2500
+    aggregate: str = "sum"
+    implementation: str = "fast"
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        for name, allowed in (("entry_selection", ENTRY_SELECTIONS), ("estimator", ESTIMATORS),
+                              ("aggregate", AGGREGATES), ("implementation", IMPLEMENTATIONS), ("init", INIT_SCHEMES),
+                              ("dtype", tuple(DTYPES))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"MGM {name} {getattr(self, name)!r} is not one of {allowed}")
+        if self.samples < 2 or (self.estimator == "centred_halves" and self.samples % 2):
+            raise ValueError(f"MGM needs ≥ 2 samples (an even number for centred_halves), got {self.samples}")
+        if not 1 <= self.entries <= self.min_elements:
+            raise ValueError(f"MGM entries must be in 1..min_elements={self.min_elements}, got {self.entries}")
+        if self.max_tensors is not None and self.max_tensors < 1:
+            raise ValueError(f"MGM max_tensors must be ≥ 1 or None, got {self.max_tensors}")
+
+
+class Selection(NamedTuple):
+    name: str
+    entries: np.ndarray  # flat indices into the parameter tensor
+
+
+class MGMValue(NamedTuple):
+    value: float
+    per_tensor: np.ndarray  # float64, one contribution per selected tensor
+    selection: list[Selection]
+
+
+def select_entries(named_sizes: Sequence[tuple[str, int]], settings: MGMSettings,
+                   rng: np.random.Generator) -> list[Selection]:
+    """The authors' walk over (name, numel) of the parameters that have a gradient, in registration order."""
+    chosen = []
+    for name, numel in named_sizes:
+        if settings.max_tensors is not None and len(chosen) == settings.max_tensors:
+            break
+        if numel < settings.min_elements:
+            continue
+        entries = (np.arange(settings.entries) if settings.entry_selection == "first"
+                   else rng.choice(numel, size=settings.entries, replace=False))
+        chosen.append(Selection(name, entries))
+    if not chosen:
+        raise ValueError(f"no parameter tensor with a gradient has ≥ {settings.min_elements} entries")
+    return chosen
+
+
+def _loss(network: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(network(x).logits, y)
+
+
+def _take(gradient: torch.Tensor, selection: Selection) -> np.ndarray:
+    """The selected entries of a flattened gradient (…, numel) as float64."""
+    return gradient[..., torch.as_tensor(selection.entries)].double().cpu().numpy()
+
+
+def per_sample_gradients_loop(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                              settings: MGMSettings, rng: np.random.Generator):
+    """The authors' loop: each sample alone through the train-mode network, backward, read the entries.
+
+    Returns (selection, float64 array (samples, tensors, entries)). Updates the BN running buffers
+    (unused by train-mode outputs) and leaves the network's .grad fields set, as their loop does.
+    """
+    network.train()
+    selection, rows = None, []
+    for x, y in zip(images, labels):
+        network.zero_grad(set_to_none=True)
+        _loss(network, x[None], y[None]).backward()
+        with_grad = {name: p.grad for name, p in network.named_parameters() if p.grad is not None}
+        if selection is None:
+            selection = select_entries([(n, g.numel()) for n, g in with_grad.items()], settings, rng)
+        rows.append([_take(with_grad[s.name].reshape(-1), s) for s in selection])
+    return selection, np.asarray(rows)
+
+
+def _per_sample_copy(network: nn.Module) -> nn.Module:
+    """A train-mode copy whose BNs keep no running buffers, so vmap can run batch-1 forwards on it.
+
+    Train-mode BN outputs use batch statistics only, so the function computed is unchanged.
+    """
+    model = copy.deepcopy(network).train()
+    replace_all_batch_norm_modules_(model)
+    return model
+
+
+def _parameters_with_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[tuple[str, int]]:
+    """(name, numel) of the parameters a backward would reach, found by walking one sample's autograd graph."""
+    pending, seen, reached = [_loss(model, x[:1], y[:1]).grad_fn], set(), set()
+    while pending:
+        node = pending.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if hasattr(node, "variable"):  # AccumulateGrad: a leaf tensor the backward writes .grad to
+            reached.add(id(node.variable))
+        pending.extend(parent for parent, _ in node.next_functions)
+    return [(name, p.numel()) for name, p in model.named_parameters() if id(p) in reached]
+
+
+def _functional_setup(network, images, labels, settings, rng):
+    model = _per_sample_copy(network)
+    selection = select_entries(_parameters_with_gradient(model, images, labels), settings, rng)
+    params = {name: p.detach() for name, p in model.named_parameters()}
+
+    def sample_loss(selected, x, y):
+        return F.cross_entropy(functional_call(model, {**params, **selected}, (x[None],)).logits, y[None])
+
+    return selection, {s.name: params[s.name] for s in selection}, sample_loss
+
+
+def per_sample_gradients_fast(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                              settings: MGMSettings, rng: np.random.Generator):
+    """Same result as `per_sample_gradients_loop`, from one vmapped forward/backward over the samples."""
+    selection, selected, sample_loss = _functional_setup(network, images, labels, settings, rng)
+    grads = vmap(grad(sample_loss), in_dims=(None, 0, 0))(selected, images, labels)
+    return selection, np.stack([_take(grads[s.name].reshape(len(images), -1), s) for s in selection], axis=1)
+
+
+def summed_gradients_fast(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                          settings: MGMSettings, rng: np.random.Generator):
+    """Σ_i g_i over the samples (batch-1 BN semantics kept by vmap): (selection, float64 (tensors, entries))."""
+    selection, selected, sample_loss = _functional_setup(network, images, labels, settings, rng)
+    total = grad(lambda sel: vmap(sample_loss, in_dims=(None, 0, 0))(sel, images, labels).sum())(selected)
+    return selection, np.stack([_take(total[s.name].reshape(-1), s) for s in selection])
+
+
+def centred_halves(grads: np.ndarray, divisor: float) -> np.ndarray:
+    """Per tensor: Σ_entries ⟨a − ā, b − b̄⟩ / divisor, a = samples of the first half, b = of the second."""
+    half = grads.shape[0] // 2
+    first, second = grads[:half], grads[half:2 * half]
+    return ((first - first.mean(axis=0)) * (second - second.mean(axis=0))).sum(axis=(0, 2)) / divisor
+
+
+def gram_mean(grads: np.ndarray) -> np.ndarray:
+    """Per tensor: the mean of all n² entries of the Gram matrix ⟨g_i, g_j⟩ (reference form)."""
+    return np.einsum("ite,jte->t", grads, grads) / grads.shape[0] ** 2
+
+
+def mgm(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings: MGMSettings,
+        rng: np.random.Generator) -> MGMValue:
+    """MGM of `network` on (images, labels); `rng` draws the entries when entry_selection is 'random'."""
+    n = len(images)
+    if n != settings.samples:
+        raise ValueError(f"MGM settings ask for {settings.samples} samples, got {n} images")
+    if settings.estimator == "gram_mean" and settings.implementation == "fast":
+        selection, sums = summed_gradients_fast(network, images, labels, settings, rng)
+        per_tensor = (sums ** 2).sum(axis=1) / n ** 2
+    else:
+        gradients = per_sample_gradients_fast if settings.implementation == "fast" else per_sample_gradients_loop
+        selection, grads = gradients(network, images, labels, settings, rng)
+        per_tensor = (centred_halves(grads, settings.halves_divisor) if settings.estimator == "centred_halves"
+                      else gram_mean(grads))
+    value = per_tensor.sum() if settings.aggregate == "sum" else per_tensor.mean()
+    return MGMValue(float(value), per_tensor, selection)
+
+
+def mgm_score(ctx: EvalContext, settings: MGMSettings) -> ProxyResult:
+    """Build and initialise the network, draw `samples` (augmented) training images, compute MGM."""
+    data = ctx.require_data("mgm")
+    network = ctx.space.build(ctx.arch, settings.channels, settings.cells_per_stage, ctx.num_classes)
+    initialize(network, settings.init)
+    rng = ctx.rng("data")
+    indices = data.sample_indices(settings.samples, rng)
+    images, labels = data.tensors(indices, rng, augment=settings.augment)
+    dtype = DTYPES[settings.dtype]
+    result = mgm(network.to(ctx.device, dtype), images.to(ctx.device, dtype), labels.to(ctx.device), settings,
+                 ctx.rng("entries"))
+    return ProxyResult(result.value, diagnostics={
+        "tensors": [s.name for s in result.selection], "per_tensor": result.per_tensor.tolist(),
+        "image_indices": indices.tolist(), "implementation": settings.implementation})
+
+
+MGM = REGISTRY.register(ProxySpec(
+    name="mgm", version=1, higher_is_better=True, cost_class="per-sample-backward",
+    needs=("images", "labels", "gradients"), paper="KNAS (Xu et al., ICML'21) Eq. 15–16",
+    summary="mean of the per-sample gradient Gram matrix at init", settings_type=MGMSettings,
+    presets={"code": MGMSettings(),
+             "paper": MGMSettings(max_tensors=None, entry_selection="random", estimator="gram_mean",
+                                  aggregate="mean")},
+    compute=mgm_score, spaces=("nb201",)))
