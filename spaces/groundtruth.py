@@ -39,7 +39,8 @@ VERSIONS = ("v1_0", "v1_1", "nats")
 # Dataset names used inside the NB201 / NATS-Bench files.
 NB201_DATASET_NAME = {"cifar10": "cifar10", "cifar10-valid": "cifar10-valid", "cifar100": "cifar100",
                       "imagenet16": "ImageNet16-120"}
-_DATASET_ALIASES = {"ImageNet16-120": "imagenet16", "imagenet16-120": "imagenet16", "cifar10valid": "cifar10-valid"}
+_DATASET_ALIASES = {"ImageNet16-120": "imagenet16", "imagenet16-120": "imagenet16",
+                    "cifar10valid": "cifar10-valid"}
 _COLUMN_TAG = {"cifar10": "cifar10", "cifar10-valid": "cifar10valid", "cifar100": "cifar100",
                "imagenet16": "imagenet16"}
 _SPLIT_TAG = {"train": "train", "valid": "valid", "test": "test", "ori-test": "oritest"}
@@ -53,7 +54,8 @@ EVAL_SET = {
     ("cifar10-valid", "train"): "train", ("cifar10-valid", "valid"): "x-valid",
     ("cifar10-valid", "test"): "ori-test",
     **{(ds, split): name for ds in ("cifar100", "imagenet16")
-       for split, name in (("train", "train"), ("valid", "x-valid"), ("test", "x-test"), ("ori-test", "ori-test"))},
+       for split, name in (("train", "train"), ("valid", "x-valid"), ("test", "x-test"),
+                           ("ori-test", "ori-test"))},
 }
 _TARGET_OF_EVAL_SET = {(NB201_DATASET_NAME[ds], name): (ds, split) for (ds, split), name in EVAL_SET.items()}
 _SPLIT_OF_EVAL_SET = {(ds, name): split for (ds, split), name in EVAL_SET.items() if name != "train"}
@@ -61,8 +63,8 @@ _SPLIT_OF_EVAL_SET = {(ds, name): split for (ds, split), name in EVAL_SET.items(
 VERSION_SOURCE = {"v1_0": "NAS-Bench-201-v1_0-e61699.pth", "v1_1": "NAS-Bench-201-v1_1-096897.pth",
                   "nats": "NATS-Bench tss (NATS-tss-v1_0-3ffb9)"}
 
-_COLUMN_RE = re.compile(r"^(?P<ds>cifar10valid|cifar100|cifar10|imagenet16)_(?P<split>train|valid|test|oritest)"
-                        r"(?P<hp>_hp12)?(?:_seed(?P<seed>\d+)|(?P<max>_max))?_(?P<version>v1_0|v1_1|nats)$")
+_COLUMN_RE = re.compile(r"^(?P<ds>cifar10valid|cifar100|cifar10|imagenet16)"
+                        r"_(?P<split>train|valid|test|oritest)(?P<hp>_hp12)?(?:_seed(?P<seed>\d+)|(?P<max>_max))?_(?P<version>v1_0|v1_1|nats)$")
 
 
 def _choice_error(kind: str, value, choices) -> ZcbenchError:
@@ -120,7 +122,7 @@ class TargetSpec:
 
     @classmethod
     def paper_valid(cls, dataset: str, version: str) -> TargetSpec:
-        """Validation accuracy as the NB201 API's `valid` names it: x-valid of cifar10-valid models for C10."""
+        """Validation accuracy as the NB201 API's `valid`: x-valid (of the cifar10-valid models for C10)."""
         return cls("cifar10-valid" if dataset == "cifar10" else dataset, "valid", version)
 
     @classmethod
@@ -143,15 +145,16 @@ class TargetSpec:
     @property
     def column(self) -> str:
         hp = "_hp12" if self.hp == "12" else ""
-        agg = "" if self.aggregation == "mean" else ("_max" if self.aggregation == "max" else f"_seed{self.aggregation}")
+        agg = {"mean": "", "max": "_max"}.get(self.aggregation, f"_seed{self.aggregation}")
         return f"{_COLUMN_TAG[self.dataset]}_{_SPLIT_TAG[self.split]}{hp}{agg}_{self.version}"
 
     def describe(self) -> str:
         """One line naming every choice; printed above every table that uses this target."""
-        agg = {"mean": "mean over seeds", "max": "max over seeds"}.get(self.aggregation, f"seed {self.aggregation}")
-        return (f"{self.space} {self.dataset} {self.split} accuracy (NB201 '{NB201_DATASET_NAME[self.dataset]}' "
-                f"/ '{self.eval_set}'), {self.hp}-epoch schedule, {agg}, {VERSION_SOURCE[self.version]} "
-                f"[column {self.column}]")
+        agg = {"mean": "mean over seeds", "max": "max over seeds"}.get(self.aggregation,
+                                                                        f"seed {self.aggregation}")
+        return (f"{self.space} {self.dataset} {self.split} accuracy "
+                f"(NB201 '{NB201_DATASET_NAME[self.dataset]}' / '{self.eval_set}'), "
+                f"{self.hp}-epoch schedule, {agg}, {VERSION_SOURCE[self.version]} [column {self.column}]")
 
 
 def _parse_aggregation(value) -> str | int:
@@ -190,7 +193,8 @@ class GroundTruth:
         return len(self.table)
 
     def __repr__(self) -> str:
-        return f"GroundTruth({len(self)} archs, {len(self.target_columns)} targets, sources={list(self.sources)})"
+        return (f"GroundTruth({len(self)} archs, {len(self.target_columns)} targets, "
+                f"sources={list(self.sources)})")
 
     @property
     def target_columns(self) -> list[str]:
@@ -235,12 +239,13 @@ class GroundTruth:
 
 def validate_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     """Check a normalized table (columns, 15,625 unique indices, arch strings, dtypes); indexed by `index`."""
+    has = ", ".join(map(str, table.columns))
     missing = [c for c in ("index", "arch") if c not in table.columns]
     if missing:
-        raise CorruptDataError(f"{where}: missing column(s) {', '.join(missing)}; has {', '.join(map(str, table.columns))}")
+        raise CorruptDataError(f"{where}: missing column(s) {', '.join(missing)}; has {has}")
     targets = [c for c in table.columns if _COLUMN_RE.match(str(c))]
     if not targets:
-        raise CorruptDataError(f"{where}: no target column (like cifar10_test_v1_0); has {', '.join(map(str, table.columns))}")
+        raise CorruptDataError(f"{where}: no target column (like cifar10_test_v1_0); has {has}")
     if table["index"].isna().any() or table["arch"].isna().any():
         row = int(np.flatnonzero(table["index"].isna() | table["arch"].isna())[0])
         raise CorruptDataError(f"{where}: empty index or arch in data row {row + 1}")
@@ -253,9 +258,10 @@ def validate_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     if len(duplicated):
         raise CorruptDataError(f"{where}: duplicate index {int(duplicated.iloc[0])} "
                                f"({len(duplicated)} duplicated rows)")
-    if len(table) != nb201.NUM_ARCHS or table["index"].min() != 0 or table["index"].max() != nb201.NUM_ARCHS - 1:
-        raise CorruptDataError(f"{where}: {len(table)} rows with indices {table['index'].min()}..{table['index'].max()}, "
-                               f"expected the {nb201.NUM_ARCHS} NB201 indices 0..{nb201.NUM_ARCHS - 1} (truncated?)")
+    low, high = table["index"].min(), table["index"].max()
+    if len(table) != nb201.NUM_ARCHS or low != 0 or high != nb201.NUM_ARCHS - 1:
+        raise CorruptDataError(f"{where}: {len(table)} rows with indices {low}..{high}, expected the "
+                               f"{nb201.NUM_ARCHS} NB201 indices 0..{nb201.NUM_ARCHS - 1} (truncated?)")
     table = table.set_index("index", drop=False).sort_index()
     table.index.name = None
     expected = pd.Series(_arch_strings(), index=table.index)
@@ -272,7 +278,8 @@ def _as_numeric(column: pd.Series, name: str, where: str, integer: bool) -> pd.S
     bad = values.isna() & column.notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise CorruptDataError(f"{where}: column {name!r} row {i + 1} holds {column.iloc[i]!r}, expected a number")
+        raise CorruptDataError(f"{where}: column {name!r} row {i + 1} holds {column.iloc[i]!r}, "
+                               "expected a number")
     if integer:
         if values.isna().any() or (values != values.round()).any():
             raise CorruptDataError(f"{where}: column {name!r} must hold whole numbers with no gaps")
@@ -307,15 +314,16 @@ def _table_kind(path: Path) -> str:
 TABLE_CANDIDATES = ["nb201/nb201.parquet", "nb201/nb201.csv", "nb201.parquet", "nb201.csv"]
 PTH_FILES = ["NAS-Bench-201-v1_1-096897.pth", "NAS-Bench-201-v1_0-e61699.pth"]
 NATS_FILES = ["NATS-tss-v1_0-3ffb9-simple", "NATS-tss-v1_0-3ffb9.pickle.pbz2"]
-HOW_TO_GET_PTH = ("download NAS-Bench-201-v1_0-e61699.pth (TE-NAS / NASWOT default) or NAS-Bench-201-v1_1-096897.pth "
-                  "(Revisit default) from the Google Drive links in https://github.com/D-X-Y/NAS-Bench-201, put it "
-                  "in the data directory (--data-dir or $ZCBENCH_DATA), and convert it once with "
+HOW_TO_GET_PTH = ("download NAS-Bench-201-v1_0-e61699.pth (TE-NAS / NASWOT default) or "
+                  "NAS-Bench-201-v1_1-096897.pth (Revisit default) from the Google Drive links in "
+                  "https://github.com/D-X-Y/NAS-Bench-201, put it in the data directory (--data-dir or "
+                  "$ZCBENCH_DATA), and convert it once with "
                   "`zcbench data convert nb201 FILE.pth --out DATA/nb201/nb201.parquet`")
-HOW_TO_GET_NATS = ("download NATS-tss-v1_0-3ffb9-simple.tar (unpack it) or NATS-tss-v1_0-3ffb9.pickle.pbz2 from the "
-                   "NATS-Bench release (https://github.com/D-X-Y/NATS-Bench), put it in the data directory, then "
-                   "`zcbench data convert nats PATH --out DATA/nb201/nats.parquet`")
-HOW_TO_GET_TABLE = ("the normalized NB201 table nb201/nb201.csv (or .parquet) comes with the reference data; or "
-                    + HOW_TO_GET_PTH)
+HOW_TO_GET_NATS = ("download NATS-tss-v1_0-3ffb9-simple.tar (unpack it) or NATS-tss-v1_0-3ffb9.pickle.pbz2 "
+                   "from the NATS-Bench release (https://github.com/D-X-Y/NATS-Bench), put it in the data "
+                   "directory, then `zcbench data convert nats PATH --out DATA/nb201/nats.parquet`")
+HOW_TO_GET_TABLE = ("the normalized NB201 table nb201/nb201.csv (or .parquet) comes with the reference data; "
+                    "or " + HOW_TO_GET_PTH)
 
 
 def _locate(path, what: str, how_to_get: str, data_dir=None) -> Path:
@@ -349,7 +357,8 @@ def _check_csv_last_line(path: Path, n_columns: int) -> None:
     if lines:
         fields = next(csv.reader([lines[-1]]))
         if len(fields) != n_columns:
-            raise CorruptDataError(f"{path}: the last line has {len(fields)} of {n_columns} fields (truncated file?)")
+            raise CorruptDataError(f"{path}: the last line has {len(fields)} of {n_columns} fields "
+                                   "(truncated file?)")
 
 
 def load_ground_truth(path=None, data_dir=None) -> GroundTruth:
@@ -376,13 +385,14 @@ def _arch_strings() -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=1)
 def _metadata_table() -> pd.DataFrame:
-    """The META_COLUMNS for every index (arch, op counts, isomorphism class, exact #params); treat as read-only."""
+    """META_COLUMNS for every index (arch, op counts, isomorphism class, exact #params); read-only."""
     from spaces.catalog import DATASET_CLASSES, get_space
 
     space = get_space("nb201")
     archs = nb201.all_archs()
     table = pd.DataFrame({"index": np.arange(len(archs)), "arch": [str(a) for a in archs],
-                          "n_conv3x3": [a.n_conv3x3 for a in archs], "n_conv1x1": [a.n_conv1x1 for a in archs],
+                          "n_conv3x3": [a.n_conv3x3 for a in archs],
+                          "n_conv1x1": [a.n_conv1x1 for a in archs],
                           "iso_class": [nb201.iso_class(a) for a in archs]})
     for ds, classes in DATASET_CLASSES.items():
         table[f"params_{ds}"] = [space.param_count(a, classes) for a in archs]
@@ -411,7 +421,8 @@ class _Extraction:
                 last = int(result["epochs"]) - 1
                 if last + 1 != int(hp):
                     self.odd_epochs.add((hp, last + 1))
-                per_set.setdefault("train", []).append((seed, _final(result["train_acc1es"], last, here, "train")))
+                train = _final(result["train_acc1es"], last, here, "train")
+                per_set.setdefault("train", []).append((seed, train))
                 for name in result["eval_names"]:
                     per_set.setdefault(name, []).append(
                         (seed, _final(result["eval_acc1es"], f"{name}@{last}", here, name)))
@@ -429,10 +440,12 @@ class _Extraction:
 
     def ground_truth(self, source: str) -> GroundTruth:
         targets = pd.DataFrame.from_dict(self.rows, orient="index")
-        targets = targets.reindex(index=range(nb201.NUM_ARCHS), columns=sorted(targets.columns, key=_column_order))
+        targets = targets.reindex(index=range(nb201.NUM_ARCHS),
+                                  columns=sorted(targets.columns, key=_column_order))
         table = pd.concat([_metadata_table().copy(), targets.reset_index(drop=True)], axis=1)
         notes = [f"ignored eval sets without a target name: {sorted(self.ignored)}"] if self.ignored else []
-        notes += [f"hp={hp} runs with {epochs} epochs (last epoch used)" for hp, epochs in sorted(self.odd_epochs)]
+        notes += [f"hp={hp} runs with {epochs} epochs (last epoch used)"
+                  for hp, epochs in sorted(self.odd_epochs)]
         return GroundTruth(table, [source], notes)
 
 
@@ -445,17 +458,19 @@ def _final(values: dict, key, where: str, name: str) -> float:
 
 def _column_order(column: str):
     spec = TargetSpec.from_column(column)
-    agg = (0, 0) if spec.aggregation == "mean" else ((1, 0) if spec.aggregation == "max" else (2, spec.aggregation))
+    agg = {"mean": (0, 0), "max": (1, 0)}.get(spec.aggregation, (2, spec.aggregation))
     return (VERSIONS.index(spec.version), SCHEDULES.index(spec.hp), DATASETS.index(spec.dataset),
             SPLITS.index(spec.split), agg)
 
 
 def _check_meta_archs(meta_archs, where: str) -> None:
     if len(meta_archs) != nb201.NUM_ARCHS:
-        raise CorruptDataError(f"{where}: {len(meta_archs)} architectures in meta_archs, expected {nb201.NUM_ARCHS}")
+        raise CorruptDataError(f"{where}: {len(meta_archs)} architectures in meta_archs, "
+                               f"expected {nb201.NUM_ARCHS}")
     for i, (got, expected) in enumerate(zip(meta_archs, _arch_strings())):
         if got != expected:
-            raise CorruptDataError(f"{where}: meta_archs[{i}] = {got!r}, but the NB201 index order gives {expected!r}")
+            raise CorruptDataError(f"{where}: meta_archs[{i}] = {got!r}, but the NB201 index order "
+                                   f"gives {expected!r}")
 
 
 def pth_version(path) -> str:
@@ -497,7 +512,8 @@ def _from_nb201_dict(data, version: str, per_seed: bool, where: str) -> GroundTr
         raise CorruptDataError(f"{where}: expected a dict, got {type(data).__name__}")
     missing = [k for k in ("meta_archs", "arch2infos", "evaluated_indexes") if k not in data]
     if missing:
-        raise CorruptDataError(f"{where}: missing key(s) {', '.join(missing)}; has {', '.join(map(str, data))}")
+        raise CorruptDataError(f"{where}: missing key(s) {', '.join(missing)}; "
+                               f"has {', '.join(map(str, data))}")
     _check_meta_archs(data["meta_archs"], where)
     extraction = _Extraction(version, per_seed)
     for index, infos in sorted(data["arch2infos"].items()):
@@ -522,13 +538,15 @@ def read_nats_tss(path, fast_mode: bool | None = None, per_seed: bool = False, d
     try:
         import nats_bench
     except ImportError as exc:
-        raise ZcbenchError("reading NATS-Bench needs the nats_bench package: pip install 'zcbench[benchdata]'") from exc
+        raise ZcbenchError("reading NATS-Bench needs the nats_bench package: "
+                           "pip install 'zcbench[benchdata]'") from exc
     path = _locate(path, "NATS-Bench tss archive", HOW_TO_GET_NATS, data_dir)
     fast_mode = path.is_dir() if fast_mode is None else fast_mode
     try:
         api = nats_bench.create(str(path), "tss", fast_mode=fast_mode, verbose=False)
     except Exception as exc:  # bz2/pickle/ValueError for a damaged or wrong archive
-        raise CorruptDataError(f"{path}: cannot open as a NATS-Bench tss archive: {type(exc).__name__}: {exc}") from exc
+        raise CorruptDataError(f"{path}: cannot open as a NATS-Bench tss archive: "
+                               f"{type(exc).__name__}: {exc}") from exc
     _check_meta_archs(api.meta_archs, str(path))
     extraction = _Extraction("nats", per_seed)
     for index in range(len(api)):
@@ -556,7 +574,8 @@ def _convert(read: Callable[[], GroundTruth], out) -> str:
     empty = int(gt.table[gt.target_columns].isna().all(axis=1).sum())
     notes = "".join(f"; {note}" for note in gt.notes)
     return (f"wrote {written}: {len(gt)} archs, {len(gt.target_columns)} target columns "
-            f"({', '.join(gt.target_columns)}) from {', '.join(gt.sources)}; {empty} archs without results{notes}")
+            f"({', '.join(gt.target_columns)}) from {', '.join(gt.sources)}; "
+            f"{empty} archs without results{notes}")
 
 
 def convert_nb201_pth(input_path, out, version: str | None = None, per_seed: bool = False) -> str:

@@ -33,7 +33,8 @@ IMAGENET16_CLASSES = 120
 # dataset → (directory candidates under the data roots, {split: batch files}, label key, classes, side)
 _BATCHES = {
     "cifar10": (["cifar-10-batches-py", "cifar.python/cifar-10-batches-py"],
-                {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}, "labels", 10, 32),
+                {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
+                "labels", 10, 32),
     "cifar100": (["cifar-100-python", "cifar.python/cifar-100-python"],
                  {"train": ["train"], "test": ["test"]}, "fine_labels", 100, 32),
     "imagenet16": (["ImageNet16", "cifar.python/ImageNet16"],
@@ -43,11 +44,12 @@ _BATCHES = {
 _SPLIT_ALIASES = {"valid": "test", "val": "test"}  # ImageNet16's val_data is its held-out (test) set
 
 HOW_TO_GET = {
-    "cifar10": "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it "
-               "in the data directory (--data-dir or $ZCBENCH_DATA) to get cifar-10-batches-py/; a JPEG copy of "
-               "the CIFAR-10 test set is read explicitly with load_image_folder(DATA/images/cifar10-test-jpg)",
-    "cifar100": "download cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and unpack it "
-                "in the data directory to get cifar-100-python/",
+    "cifar10": "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and unpack "
+               "it in the data directory (--data-dir or $ZCBENCH_DATA) to get cifar-10-batches-py/; a JPEG "
+               "copy of the CIFAR-10 test set is read explicitly with "
+               "load_image_folder(DATA/images/cifar10-test-jpg)",
+    "cifar100": "download cifar-100-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and "
+                "unpack it in the data directory to get cifar-100-python/",
     "imagenet16": "download the 16x16 downsampled ImageNet (Imagenet16_train.zip, Imagenet16_val.zip; "
                   "https://image-net.org/download-images, Chrabaszcz et al. 2017) and unpack both into "
                   "DATA/ImageNet16/ (train_data_batch_1..10, val_data), as NB201 expects",
@@ -116,8 +118,8 @@ def _read_batches(root, dataset: str, split: str) -> ImageSet:
 def _canonical_split(dataset: str, split: str) -> str:
     canonical = _SPLIT_ALIASES.get(split, split) if dataset == "imagenet16" else split
     if canonical not in _BATCHES[dataset][1]:
-        raise ZcbenchError(f"unknown {dataset} split {split!r}; expected train or test"
-                           + (" (valid = val_data, NB201's ImageNet16-120 held-out set)" if dataset == "imagenet16" else ""))
+        hint = " (valid = val_data, NB201's ImageNet16-120 held-out set)" if dataset == "imagenet16" else ""
+        raise ZcbenchError(f"unknown {dataset} split {split!r}; expected train or test{hint}")
     return canonical
 
 
@@ -168,13 +170,14 @@ def read_images(paths: list[Path]) -> np.ndarray:
     arrays = [_read_image(p) for p in paths]
     for path, array in zip(paths, arrays):
         if array.shape != arrays[0].shape:
-            raise CorruptDataError(f"{path}: image is {array.shape[1]}×{array.shape[0]}, but {paths[0].name} "
-                                   f"is {arrays[0].shape[1]}×{arrays[0].shape[0]}; a folder must hold one size")
+            raise CorruptDataError(f"{path}: image is {array.shape[1]}×{array.shape[0]}, but "
+                                   f"{paths[0].name} is {arrays[0].shape[1]}×{arrays[0].shape[0]}; "
+                                   "a folder must hold one size")
     return np.stack(arrays)
 
 
 def image_folder_files(root, max_per_class: int | None = None) -> tuple[list[Path], np.ndarray, list[str]]:
-    """ImageFolder layout `root/<class>/<file>`: (files, labels, class names), classes and files sorted by name."""
+    """ImageFolder layout `root/<class>/<file>`: (files, labels, class names), all sorted by name."""
     root = Path(root)
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
@@ -217,10 +220,12 @@ def read_named_png_folder(root, stats: str | None = None) -> ImageSet:
     bad = [e[3].name for e in entries if e[1] >= _NAMED_CLASSES[dataset]]
     if bad:
         raise CorruptDataError(f"{root / bad[0]}: label outside 0..{_NAMED_CLASSES[dataset] - 1}")
-    return ImageSet(root.name, read_images([e[3] for e in entries]), labels, _NAMED_CLASSES[dataset], stats or dataset)
+    images = read_images([e[3] for e in entries])
+    return ImageSet(root.name, images, labels, _NAMED_CLASSES[dataset], stats or dataset)
 
 
-def load_image_folder(path, stats: str | None = None, max_per_class: int | None = None, data_dir=None) -> ImageSet:
+def load_image_folder(path, stats: str | None = None, max_per_class: int | None = None,
+                      data_dir=None) -> ImageSet:
     """An image folder given by path (or relative to the data roots): class sub-directories, or a flat
     folder of named CIFAR PNGs. `stats` (normalisation) defaults to the named files' dataset, else cifar10."""
     path = Path(path)
@@ -249,7 +254,8 @@ def _first_per_class(labels: np.ndarray, limit: int) -> np.ndarray:
 # NB201 split files
 
 def read_split_file(path) -> dict[str, np.ndarray]:
-    """An NB201 split file (`cifar-split.txt`, `cifar100-test-split.txt`, …): JSON {name: ["int", [indices]]}."""
+    """An NB201 split file (`cifar-split.txt`, `cifar100-test-split.txt`, …):
+    JSON {name: ["int", [indices]]}."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"NB201 split file {path.name}", [path],
@@ -262,7 +268,8 @@ def read_split_file(path) -> dict[str, np.ndarray]:
         raise CorruptDataError(f"{path}: expected a JSON object, got {type(content).__name__}")
     splits = {}
     for name, value in content.items():
-        if not (isinstance(value, list) and len(value) == 2 and value[0] == "int" and isinstance(value[1], list)):
+        well_formed = isinstance(value, list) and len(value) == 2 and value[0] == "int"
+        if not (well_formed and isinstance(value[1], list)):
             raise CorruptDataError(f"{path}: entry {name!r} must be [\"int\", [indices...]]")
         indices = np.asarray(value[1], dtype=np.int64)
         if len(np.unique(indices)) != len(indices) or (len(indices) and indices.min() < 0):
@@ -280,6 +287,6 @@ def read_cifar_split(path, train_size: int = 50_000) -> tuple[np.ndarray, np.nda
     train, valid = splits["train"], splits["valid"]
     if np.intersect1d(train, valid).size or len(train) + len(valid) != train_size \
             or max(train.max(initial=0), valid.max(initial=0)) >= train_size:
-        raise CorruptDataError(f"{path}: train ({len(train)}) and valid ({len(valid)}) must be disjoint halves "
-                               f"of range({train_size})")
+        raise CorruptDataError(f"{path}: train ({len(train)}) and valid ({len(valid)}) must be disjoint "
+                               f"halves of range({train_size})")
     return train, valid

@@ -14,11 +14,13 @@ from spaces import nb201
 
 SEEDS = (777, 888, 999)
 EVAL_SETS = {"cifar10-valid": ("x-valid", "ori-test"), "cifar10": ("ori-test",),
-             "cifar100": ("ori-test", "x-valid", "x-test"), "ImageNet16-120": ("ori-test", "x-valid", "x-test")}
+             "cifar100": ("ori-test", "x-valid", "x-test"),
+             "ImageNet16-120": ("ori-test", "x-valid", "x-test")}
 CLASSES = {"cifar10-valid": 10, "cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 # 12-epoch ('less') runs: v1_0 has cifar10-valid only; v1_1 and NATS have every dataset (cifar10-valid twice).
 LESS_SEEDS = {"v1_0": {"cifar10-valid": (111,)},
-              "v1_1": {"cifar10-valid": (111, 777), "cifar10": (111,), "cifar100": (111,), "ImageNet16-120": (111,)}}
+              "v1_1": {"cifar10-valid": (111, 777), "cifar10": (111,), "cifar100": (111,),
+                       "ImageNet16-120": (111,)}}
 
 
 def _curve(rng, epochs: int) -> dict:
@@ -32,7 +34,8 @@ def _result(classes_module, rng, index: int, dataset: str, seed: int, epochs: in
     config = {"channel": 16, "num_cells": 5, "arch_str": arch_str, "class_num": CLASSES[dataset]}
     train = _curve(rng, epochs)
     losses = {e: 3.0 - a / 50 for e, a in train.items()}
-    result = classes_module.ResultsCount(dataset, None, train, losses, 0.5, 80.0, config, seed, epochs, [0.01])
+    result = classes_module.ResultsCount(dataset, None, train, losses, 0.5, 80.0, config, seed, epochs,
+                                         [0.01])
     times = {e: 5.0 for e in range(epochs)}
     result.update_train_info(train, {e: min(100.0, a + 10) for e, a in train.items()}, losses, times)
     accs, eval_losses, eval_times = {}, {}, {}
@@ -63,7 +66,8 @@ def fake_nb201_dict(indices=(0, 1, 6111), version: str = "v1_0", seed: int = 0) 
 
     rng = np.random.default_rng(seed)
     arch2infos = {i: {"full": arch_results_state(nas_201_api, rng, i, 200, full_seeds(i)),
-                      "less": arch_results_state(nas_201_api, rng, i, 12, LESS_SEEDS[version])} for i in indices}
+                      "less": arch_results_state(nas_201_api, rng, i, 12, LESS_SEEDS[version])}
+                  for i in indices}
     return {"meta_archs": [str(a) for a in nb201.all_archs()], "arch2infos": arch2infos,
             "evaluated_indexes": set(indices)}
 

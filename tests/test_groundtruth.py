@@ -151,7 +151,8 @@ def test_pth_mean_is_over_the_seeds_of_each_arch_at_the_last_epoch(fake_v1_0, gt
         state = fake_v1_0[1]["arch2infos"][i]["full"]
         seeds = full_seeds(i)["cifar100"]
         finals = [state["all_results"][("cifar100", s)]["eval_acc1es"]["x-test@199"] for s in seeds]
-        assert gt_v1_0.values(TargetSpec.paper_test("cifar100", "v1_0"))[i] == pytest.approx(sum(finals) / len(finals))
+        got = gt_v1_0.values(TargetSpec.paper_test("cifar100", "v1_0"))[i]
+        assert got == pytest.approx(sum(finals) / len(finals))
 
 
 def test_pth_archs_without_results_are_nan_not_dropped(gt_v1_0):
@@ -237,9 +238,9 @@ def test_nats_values_match_the_official_api(fake_nats_file):
         for hp in ("200", "12"):
             more = api.get_more_info(index, "cifar100", hp=hp, is_random=False)
             suffix = "_hp12_nats" if hp == "12" else "_nats"
-            assert gt.table.at[index, f"cifar100_test{suffix}"] == pytest.approx(more["test-accuracy"], rel=1e-12)
-            assert gt.table.at[index, f"cifar100_valid{suffix}"] == pytest.approx(more["valid-accuracy"], rel=1e-12)
-            assert gt.table.at[index, f"cifar100_oritest{suffix}"] == pytest.approx(more["valtest-accuracy"], rel=1e-12)
+            for split, key in (("test", "test"), ("valid", "valid"), ("oritest", "valtest")):
+                got = gt.table.at[index, f"cifar100_{split}{suffix}"]
+                assert got == pytest.approx(more[f"{key}-accuracy"], rel=1e-12)
             c10 = api.get_more_info(index, "cifar10", hp=hp, is_random=False)["test-accuracy"]
             assert gt.table.at[index, f"cifar10_test{suffix}"] == pytest.approx(c10, rel=1e-12)
     assert gt.table["cifar10_test_nats"].notna().sum() == len(data["arch2infos"])
@@ -335,7 +336,8 @@ def test_table_problems_are_named(tmp_path):
         "missing column\\(s\\) arch": small_table().drop(columns="arch"),
         "no target column": small_table().drop(columns="cifar10_test_v1_0"),
         "duplicate index 5": small_table().assign(index=lambda t: t["index"].where(t["index"] != 6, 5)),
-        "index 3 has arch": small_table().assign(arch=lambda t: t["arch"].where(t["index"] != 3, t["arch"][4])),
+        "index 3 has arch":
+            small_table().assign(arch=lambda t: t["arch"].where(t["index"] != 3, t["arch"][4])),
         "column 'cifar10_test_v1_0' row 11 holds 'abc'":
             small_table().assign(cifar10_test_v1_0=lambda t: t["cifar10_test_v1_0"].astype(object).where(
                 t["index"] != 10, "abc")),
@@ -381,7 +383,8 @@ def reference(shared_data):
 @pytest.mark.parametrize("dataset,index,best", [("cifar10", 6111, 94.3733), ("cifar100", 9930, 73.5133),
                                                 ("imagenet16", 857, 47.3111)])
 def test_reference_best_test_accuracy_in_every_version(reference, dataset, index, best):
-    versions = [v for v in gtm.VERSIONS if TargetSpec.paper_test(dataset, v).column in reference.target_columns]
+    versions = [v for v in gtm.VERSIONS
+                if TargetSpec.paper_test(dataset, v).column in reference.target_columns]
     assert versions == (["v1_0", "v1_1", "nats"] if dataset == "cifar10" else ["v1_0", "nats"])
     for version in versions:
         got = reference.best(TargetSpec.paper_test(dataset, version))
