@@ -248,6 +248,18 @@ def test_output_directory_of_another_plan_is_refused(tmp_path):
         run_sweep(tiny_config(tmp_path, seeds=[0, 5]), out=tmp_path / "out")
 
 
+def test_second_concurrent_run_is_refused_and_status_shows_the_runner(tmp_path):
+    config, out = tiny_config(tmp_path), tmp_path / "out"
+    run_sweep(config, out=out)
+    store = SweepStore(out)
+    assert store.running_pid() is None
+    with store.running():
+        assert sweep_status(config, out=out)["running_pid"] == os.getpid()
+        with pytest.raises(SweepStateError, match=f"being computed by another process \\(pid {os.getpid()}\\)"):
+            run_sweep(config, out=out)
+    assert not sweep_status(config, out=out)["running"]
+
+
 def test_merge_checks_coverage(tmp_path):
     config, out = tiny_config(tmp_path), tmp_path / "out"
     run_sweep(config, out=out)

@@ -90,6 +90,12 @@ def run_sweep(config: SweepConfig, *, out=None, executor: str | None = None, wor
     plan = make_plan(config, data_dir)
     store = SweepStore(out_dir_for(config, out))
     store.bind(plan, data_notes(config))
+    with store.running():
+        return _run_unfinished(plan, store, executor, workers, threads, data_dir, progress_stream)
+
+
+def _run_unfinished(plan: Plan, store: SweepStore, executor, workers, threads, data_dir, progress_stream):
+    config = plan.config
     todo = [s for s in plan.shards if not store.is_done(s, plan.fingerprint)]
     name = executor or config.execution.executor
     workers = workers or config.execution.workers
@@ -119,16 +125,6 @@ def run_sweep(config: SweepConfig, *, out=None, executor: str | None = None, wor
     return report
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     """Progress of a sweep from its output directory: shards and rows done, failures, speed, ETA."""
     plan = make_plan(config, data_dir)
@@ -142,9 +138,9 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     wall = sum(sc["seconds"]["wall"] for sc in sidecars.values())
     archs_done = sum(sc["archs"] for sc in sidecars.values())
     per_arch = wall / archs_done if archs_done else None
-    runs = [e for e in store.read_log() if e["event"] in ("run-start", "run-end")]
-    running = bool(runs) and runs[-1]["event"] == "run-start" and _pid_alive(runs[-1]["pid"])
-    workers = runs[-1]["workers"] if running else config.execution.workers
+    running_pid = store.running_pid()
+    starts = [e for e in store.read_log() if e["event"] == "run-start"]
+    workers = starts[-1]["workers"] if running_pid and starts else config.execution.workers
     remaining_archs = len(plan.arch_ids) - archs_done
     return {
         "name": config.name, "out": str(store.root), "fingerprint": plan.fingerprint,
@@ -154,7 +150,7 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
         "failed_rows": sum(n for kind, n in counts.items() if kind != "ok"),
         "compute_seconds": wall, "seconds_per_arch": per_arch,
         "eta_seconds": per_arch * remaining_archs / workers if per_arch is not None else None,
-        "running": running, "running_pid": runs[-1]["pid"] if running else None, "workers": workers,
+        "running": running_pid is not None, "running_pid": running_pid, "workers": workers,
         "merged": (store.root / "merged.parquet").exists(),
     }
 

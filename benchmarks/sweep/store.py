@@ -4,6 +4,7 @@ Layout of an output directory:
 
     sweep.json                  plan fingerprint, config definition, plan summary (written once)
     run.log                     JSON lines: run/shard start, done, failed events (append-only)
+    run.lock                    held (flock) by the process running the sweep; holds its pid
     shards/shard-00042.json     sidecar: provenance, timings, peak memory, counts by status
     shards/shard-00042.parquet  one row per (arch, proxy, settings hash, dataset, seed)
     merged.parquet, merged.json the checked union of all shards
@@ -13,6 +14,8 @@ shard whose Parquet file exists is finished and is never recomputed.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -39,7 +42,7 @@ SCHEMA = pa.schema([
 # Columns that legitimately differ between two runs of the same plan (the checkout may move between
 # a run and its resumption; the merge summary lists every commit present).
 RUN_DEPENDENT = ("seconds", "device", "host", "git_commit")
-SWEEP_FILE, LOG_FILE, MERGED, SHARD_DIR = "sweep.json", "run.log", "merged.parquet", "shards"
+SWEEP_FILE, LOG_FILE, LOCK_FILE, MERGED, SHARD_DIR = "sweep.json", "run.log", "run.lock", "merged.parquet", "shards"
 
 
 class SweepStateError(ZcbenchError):
@@ -149,6 +152,36 @@ class SweepStore:
         table = rows_to_table(rows)
         atomic_write_json(self.sidecar_path(shard), sidecar)
         atomic_write_table(self.shard_path(shard), table)
+
+    @contextlib.contextmanager
+    def running(self):
+        """Hold the sweep's run lock: a second `sweep run` on the same directory is refused, not doubled."""
+        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SweepStateError(f"{self.root} is being computed by another process (pid "
+                                      f"{self.running_pid()}); wait for it or stop it first") from None
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def running_pid(self) -> int | None:
+        """The pid of the process running this sweep now, or None."""
+        path = self.root / LOCK_FILE
+        if not path.exists():
+            return None
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None  # nobody holds it
+        except BlockingIOError:
+            return int(os.pread(fd, 32, 0) or b"0") or None
+        finally:
+            os.close(fd)
 
     def log(self, event: str, **fields) -> None:
         """Append one JSON line to the run log (a single O_APPEND write: safe across processes)."""
