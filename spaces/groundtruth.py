@@ -411,6 +411,13 @@ class _Extraction:
 
     def add(self, index: int, state: dict, hp: str, where: str) -> None:
         """Final-epoch accuracies of one ArchResults state (one arch, one schedule)."""
+        try:
+            self._add(index, state, hp, where)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise CorruptDataError(f"{where} (hp {hp}): malformed ArchResults state: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+
+    def _add(self, index: int, state: dict, hp: str, where: str) -> None:
         row = self.rows.setdefault(index, {})
         for dataset, seeds in state["dataset_seed"].items():
             per_set: dict[str, list[tuple[int, float]]] = {}

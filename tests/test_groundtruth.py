@@ -219,6 +219,13 @@ def test_pth_result_without_final_epoch_names_arch_dataset_and_seed(fake_v1_0):
         gtm._from_nb201_dict(data, "v1_0", False, "x.pth")
 
 
+def test_malformed_arch_results_state_names_the_arch(fake_v1_0):
+    data = {**fake_v1_0[1], "arch2infos": {0: {"full": {"arch_str": fake_v1_0[1]["meta_archs"][0]},
+                                               "less": {}}}}
+    with pytest.raises(CorruptDataError, match=r"arch 0 \(hp 200\): malformed ArchResults state.*dataset_seed"):
+        gtm._from_nb201_dict(data, "v1_0", False, "x.pth")
+
+
 def test_missing_pth_says_where_it_looked_and_how_to_get_it(tmp_path, no_env_data):
     with pytest.raises(DataNotFoundError) as err:
         gtm.read_nb201_pth(PTH_V1_0, data_dir=tmp_path)
