@@ -29,7 +29,8 @@ NEEDS = ("images", "labels", "gradients")
 STATUS_OK = "ok"
 ENTRY_POINT_GROUP = "zcbench.proxies"
 # Modules whose import registers the built-in proxies.
-BUILTIN_MODULES = ("proxies.params",)
+BUILTIN_MODULES = ("proxies.params", "proxies.short_train", "proxies.linear_regions", "proxies.mgm", "proxies.flops",
+                   "proxies.ntk", "proxies.naswot")
 
 
 @dataclass(frozen=True)
