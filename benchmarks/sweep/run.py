@@ -9,6 +9,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,10 +132,9 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     store = SweepStore(out_dir_for(config, out))
     sidecars = {s.name: store.read_sidecar(s) for s in plan.shards if store.is_done(s, plan.fingerprint)}
     recorded = store.read_sweep_file() if (store.root / "sweep.json").exists() else None
-    counts: dict[str, int] = {}
+    counts: Counter = Counter()
     for sc in sidecars.values():
-        for kind, n in sc["counts_by_status"].items():
-            counts[kind] = counts.get(kind, 0) + n
+        counts.update(sc["counts_by_status"])
     wall = sum(sc["seconds"]["wall"] for sc in sidecars.values())
     archs_done = sum(sc["archs"] for sc in sidecars.values())
     per_arch = wall / archs_done if archs_done else None
@@ -146,7 +146,7 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
         "name": config.name, "out": str(store.root), "fingerprint": plan.fingerprint,
         "matches_out_dir": recorded is None or recorded.get("fingerprint") == plan.fingerprint,
         "shards_done": len(sidecars), "shards": len(plan.shards), "rows_done": sum(sc["rows"] for sc in sidecars.values()),
-        "rows": plan.n_rows, "counts_by_status": counts,
+        "rows": plan.n_rows, "counts_by_status": dict(counts),
         "failed_rows": sum(n for kind, n in counts.items() if kind != "ok"),
         "compute_seconds": wall, "seconds_per_arch": per_arch,
         "eta_seconds": per_arch * remaining_archs / workers if per_arch is not None else None,

@@ -89,7 +89,7 @@ def atomic_write_table(path: Path, table: pa.Table) -> None:
 
 def status_kind(status: str) -> str:
     """'ok', 'nan', … as is; 'error:ValueError: msg' → 'error:ValueError' (for counts by cause)."""
-    return status.split(":", 2)[0] + ":" + status.split(":", 2)[1] if status.startswith("error:") else status
+    return ":".join(status.split(":", 2)[:2]) if status.startswith("error:") else status
 
 
 class SweepStore:
