@@ -177,6 +177,27 @@ def test_serial_process_and_submitit_produce_identical_tables(tmp_path):
     assert os.getpid() not in pids
 
 
+# Tiny settings of real proxies (names as registered by the proxy engineers).
+REAL_TINY = {"lr1": {"batches": 1, "batch_size": 64, "repeats": 1},
+             "naswot": {"batch_size": 8, "channels": 4, "cells": 1}}
+
+
+def test_real_proxies_agree_between_serial_and_process_executors(tmp_path):
+    from proxies.registry import REGISTRY
+
+    present = [name for name in REAL_TINY if name in REGISTRY]
+    if not present:
+        pytest.skip(f"none of {list(REAL_TINY)} is registered yet")
+    config = tiny_config(tmp_path, archs={"select": "indices", "refs": [0, 1, 2, 6111, 9930]}, seeds=[0],
+                         archs_per_shard=2, proxies=[{"name": n, "overrides": REAL_TINY[n]} for n in present],
+                         execution={"threads": 1, "start_method": "fork", "workers": 2})
+    for executor in ("serial", "process"):
+        assert not run_sweep(config, out=tmp_path / executor, executor=executor).failed
+    serial = merged_frame(config, tmp_path / "serial")
+    assert (serial.status == "ok").mean() > 0.5, serial[["arch", "proxy", "status"]]
+    pd.testing.assert_frame_equal(comparable(serial), comparable(merged_frame(config, tmp_path / "process")))
+
+
 @pytest.mark.slow
 def test_submitit_local_executor_matches_serial(tmp_path, plugin_on_path):
     config = tiny_config(tmp_path, execution={"threads": 1, "workers": 3,
