@@ -1,0 +1,178 @@
+"""NB101 cell space: validation, pruning, the module hash, references and the space export."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spaces import nb101
+from spaces.catalog import get_space, list_spaces
+from spaces.errors import DataNotFoundError, InvalidArchError, UnknownOperationError
+from zcbench.cli import main as zcbench
+
+C3, C1, MP = nb101.OPS
+
+
+@pytest.fixture(scope="module")
+def records30(shared_data):
+    return json.loads((shared_data / "nb101" / "nb101_records30.json").read_text())
+
+
+def relabel_topologically(arch, rng):
+    """The same cell with its interior vertices renumbered in another topological order."""
+    n = arch.num_vertices
+    order, placed = [0], {0}
+    while len(order) < n - 1:
+        ready = [v for v in range(1, n - 1) if v not in placed
+                 and all(src in placed for src in range(n) if arch.matrix[src][v])]
+        pick = ready[rng.integers(len(ready))]
+        order.append(pick)
+        placed.add(pick)
+    order.append(n - 1)
+    matrix = [[arch.matrix[a][b] for b in order] for a in order]
+    return matrix, [arch.ops[v] for v in order]
+
+
+def test_hash_of_every_official_record_equals_its_module_hash(records30):
+    for record in records30:
+        arch = nb101.make_arch(record["module_adjacency"], record["module_operations"])
+        assert arch.module_hash == record["module_hash"]
+
+
+def test_hash_is_invariant_to_vertex_numbering_and_sensitive_to_ops(records30):
+    rng = np.random.default_rng(0)
+    archs = [nb101.make_arch(r["module_adjacency"], r["module_operations"]) for r in records30]
+    archs += [nb101.random_arch(rng) for _ in range(30)]
+    renumbered = 0
+    for arch in archs:
+        for _ in range(3):
+            matrix, ops = relabel_topologically(arch, rng)
+            renumbered += matrix != [list(row) for row in arch.matrix]
+            assert nb101.make_arch(matrix, ops).module_hash == arch.module_hash
+    assert renumbered > 20  # the check above really saw different numberings
+    cell = nb101.make_arch([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", C3, C1, "output"])
+    swapped = nb101.make_arch(cell.matrix, ["input", C3, C3, "output"])
+    assert cell.module_hash != swapped.module_hash
+
+
+def test_hash_of_hand_checked_chain_cell():
+    """input → conv3x3 → output: vertex tuples (1, 0, -1), (1, 1, 0), (0, 1, -2), then 3 rounds."""
+    import hashlib
+
+    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()
+    h = [md5("(1, 0, -1)"), md5("(1, 1, 0)"), md5("(0, 1, -2)")]
+    for _ in range(3):
+        h = [md5("|" + h[1] + "|" + h[0]), md5(h[0] + "|" + h[2] + "|" + h[1]), md5(h[1] + "||" + h[2])]
+    expected = md5(str(sorted(h)))
+    assert nb101.make_arch("010001000", "input,conv3x3-bn-relu,output").module_hash == expected
+
+
+def test_pruning_drops_vertices_off_every_input_output_path():
+    # vertex 2 is never reached from the input; vertex 3 never reaches the output
+    matrix = [[0, 1, 0, 1, 0],
+              [0, 0, 0, 0, 1],
+              [0, 0, 0, 0, 1],
+              [0, 0, 0, 0, 0],
+              [0, 0, 0, 0, 0]]
+    arch = nb101.make_arch(matrix, ["input", C3, MP, C1, "output"])
+    assert arch.matrix == ((0, 1, 0), (0, 0, 1), (0, 0, 0))
+    assert arch.ops == ("input", C3, "output")
+    assert arch.module_hash == nb101.make_arch("010001000", "input,conv3x3-bn-relu,output").module_hash
+
+
+def test_limits_are_checked_after_pruning():
+    # 10 edges before pruning, 3 after: valid, as in the NB101 API
+    matrix = np.triu(np.ones((7, 7), dtype=int), 1)
+    matrix[0, :] = 0
+    matrix[0, 1] = 1
+    matrix[1, :] = 0
+    matrix[1, 6] = 1
+    matrix[0, 6] = 1
+    assert matrix.sum() > nb101.MAX_EDGES
+    arch = nb101.make_arch(matrix, ["input", C3, C3, C3, C3, C3, "output"])
+    assert arch.num_edges == 3 and arch.num_vertices == 3
+
+
+@pytest.mark.parametrize("matrix,ops,message", [
+    ([[0, 1], [0, 0], [0, 0]], ["input", "output"], "square"),
+    ([[0, 2], [0, 0]], ["input", "output"], "0 or 1"),
+    ([[0, 1], [1, 0]], ["input", "output"], "upper-triangular"),
+    ([[0, 1], [0, 0]], ["input"], "ops"),
+    ([[0, 1], [0, 0]], ["output", "input"], "start with 'input'"),
+    ([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", C3, "output"], "does not reach"),
+    (np.triu(np.ones((7, 7), dtype=int), 1), ["input"] + [C3] * 5 + ["output"], "at most 9 edges"),
+    (np.eye(8, k=1, dtype=int), ["input"] + [C3] * 6 + ["output"], "at most 7 vertices"),
+    ("0" * 48, "input,output", "leading zeros"),
+    ("0102", "input,output", "only '0' and '1'"),
+])
+def test_invalid_cells_are_rejected_with_the_reason(matrix, ops, message):
+    with pytest.raises(InvalidArchError, match=message):
+        nb101.make_arch(matrix, ops)
+
+
+def test_unknown_operation_names_the_vertex_and_suggests():
+    with pytest.raises(UnknownOperationError, match=r"'conv3x3-bn-rel' at vertex 1.*did you mean 'conv3x3-bn-relu'"):
+        nb101.make_arch("010001000", "input,conv3x3-bn-rel,output")
+
+
+def test_string_forms_round_trip():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        arch = nb101.random_arch(rng)
+        assert nb101.make_arch(arch.bits, ",".join(arch.ops)) == arch
+        assert nb101.parse_arch(str(arch)) == arch
+        assert arch.num_vertices <= nb101.MAX_VERTICES and arch.num_edges <= nb101.MAX_EDGES
+
+
+def test_space_is_registered_in_the_catalog():
+    space = get_space("nb101")
+    assert isinstance(space, nb101.NB101Space)
+    assert "nb101" in [s.name for s in list_spaces()]
+
+
+def test_arch_accepts_hash_position_spec_dict_and_string(shared_data, records30):
+    space = nb101.NB101Space().attach_table(shared_data / "nb101" / "nb101_records30.json")
+    assert len(space) == 30
+    first = records30[0]
+    by_spec = space.arch((first["module_adjacency"], first["module_operations"]))
+    assert space.arch(first["module_hash"]) == by_spec
+    assert space.arch(first["module_hash"].upper()) == by_spec
+    assert space.arch(0) == by_spec
+    assert space.arch(np.int64(0)) == by_spec
+    assert space.arch(first) == by_spec
+    assert space.arch(str(by_spec)) == by_spec
+    assert space.arch_id(by_spec) == first["module_hash"]
+    assert [space.arch_id(a) for a in space.archs()] == [r["module_hash"] for r in records30]
+    with pytest.raises(InvalidArchError, match="not in the attached NB101 table"):
+        space.arch("0" * 32)
+    with pytest.raises(InvalidArchError, match="out of range"):
+        space.arch(30)
+    with pytest.raises(InvalidArchError, match="cannot read"):
+        space.arch(1.5)
+
+
+def test_hash_lookup_without_a_table_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZCBENCH_DATA", str(tmp_path))
+    with pytest.raises(DataNotFoundError, match="zcbench data convert nb101"):
+        nb101.NB101Space().arch("0" * 32)
+
+
+def test_space_export_adds_hash_params_and_flops(shared_data, tmp_path):
+    sample = pd.read_csv(shared_data / "nb101" / "nb101_sample500.csv", dtype={"adjacency": str})
+    cells = sample.iloc[[5]][["adjacency", "operations"]]
+    cells_csv, out = tmp_path / "cells.csv", tmp_path / "out.csv"
+    cells.to_csv(cells_csv, index=False)
+    assert zcbench(["space", "export", "nb101", "--cells", str(cells_csv), "--out", str(out)]) == 0
+    table = pd.read_csv(out, dtype={"adjacency": str})
+    assert list(table["adjacency"]) == list(cells["adjacency"])  # leading zeros survive
+    expected = sample.set_index("adjacency").loc[cells["adjacency"]]
+    assert list(table["params"]) == [round(p * 1e6) for p in expected["params_m"]]
+    for row in table.itertuples():
+        assert row.module_hash == nb101.make_arch(row.adjacency, row.operations).module_hash
+    # NASLib's FLOPs also count BN, ReLU and pooling (see test_nb101_networks); conv+linear are the bulk
+    assert ((expected["flops_m"].to_numpy() - table["flops"].to_numpy()) > 0).all()
+
+
+def test_space_export_without_cells_is_a_clear_error(tmp_path, capsys):
+    assert zcbench(["space", "export", "nb101", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "--cells" in capsys.readouterr().err
