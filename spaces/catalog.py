@@ -117,3 +117,6 @@ def nb201_table():
         row.update(iso_class=iso, iso_representative=reps[iso], has_live_path=nb201.has_live_path(arch))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+from spaces import nb101  # noqa: F401  (registers 'nb101'; imported last: it subclasses Space)
