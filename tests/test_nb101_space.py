@@ -176,3 +176,18 @@ def test_space_export_adds_hash_params_and_flops(shared_data, tmp_path):
 def test_space_export_without_cells_is_a_clear_error(tmp_path, capsys):
     assert zcbench(["space", "export", "nb101", "--out", str(tmp_path / "x.csv")]) == 2
     assert "--cells" in capsys.readouterr().err
+
+
+def test_params_proxy_scores_nb101_cells_once_the_space_is_enabled(shared_data, records30):
+    """The proxy registry is not ours to edit: enable 'nb101' on a copy of the `params` spec."""
+    import dataclasses
+
+    from proxies.registry import get_proxy
+
+    params = dataclasses.replace(get_proxy("params"), spaces=("nb201", "nb101"))
+    space = nb101.NB101Space().attach_table(shared_data / "nb101" / "nb101_records30.json")
+    for record in records30[:3]:
+        by_hash = params.score(record["module_hash"], space=space)
+        by_spec = params.score((record["module_adjacency"], record["module_operations"]), space="nb101")
+        assert by_hash.status == by_spec.status == "ok"
+        assert by_hash.value == by_spec.value == record["trainable_parameters"] / 1e6
