@@ -132,7 +132,8 @@ def test_plan_is_a_pure_function_of_the_config(tmp_path):
     assert [x for s in a.shards for x in s.arch_ids] == list(a.arch_ids)
     assert len(set(a.arch_ids)) == 12 and a.n_rows == 12 * 3 * 2 == len(list(a.row_keys()))
     # the "how" does not change the plan; the "what" does
-    how = make_plan(tiny_config(tmp_path, name="renamed", execution={"executor": "process", "workers": 2}))
+    how = make_plan(tiny_config(tmp_path, name="renamed", notes="why", execution={"executor": "process", "workers": 2},
+                                data={"source": "synthetic", "n": 32, "size": 8, "note": "random pixels"}))
     assert how.fingerprint == a.fingerprint
     for change in ({"seeds": [0, 2]}, {"archs": {"select": "sample", "n": 12, "seed": 4}},
                    {"data": {"source": "synthetic", "n": 32, "size": 16}},

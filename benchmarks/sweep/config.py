@@ -123,13 +123,13 @@ class SweepConfig:
         return dict(self.data).get(dataset)
 
     def definition(self) -> dict:
-        """The *what* of the sweep as plain JSON data (input of the plan fingerprint)."""
+        """The *what* of the sweep as plain JSON data (input of the plan fingerprint; notes are not)."""
         return {
             "name": self.name, "space": self.space, "datasets": list(self.datasets), "seeds": list(self.seeds),
             "archs_per_shard": self.archs_per_shard, "plugins": list(self.plugins),
             "archs": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self.archs).items()},
             "proxies": [{"name": p.name, "setting": p.setting, "overrides": dict(p.overrides)} for p in self.proxies],
-            "data": {ds: vars(src) for ds, src in self.data},
+            "data": {ds: {k: v for k, v in vars(src).items() if k != "note"} for ds, src in self.data},
         }
 
 

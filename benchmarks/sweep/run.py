@@ -161,23 +161,29 @@ def merge_sweep(config: SweepConfig, *, out=None, data_dir=None) -> tuple[Path, 
     return SweepStore(out_dir_for(config, out)).merge(plan)
 
 
-def calibrate(plan: Plan, n_archs: int, data_dir=None) -> dict[str, float]:
+def calibrate(plan: Plan, n_archs: int, data_dir=None, threads: int | None = None) -> dict[str, float]:
     """Median measured seconds per row of each proxy over the plan's first `n_archs` archs (first
-    dataset and seed), for cost estimates; runs in this process on the config's device."""
+    dataset and seed), for cost estimates; runs in this process on the config's device with the
+    torch threads a worker would get."""
     config = plan.config
     space = get_space(config.space)
     dataset, seed = config.datasets[0], config.seeds[0]
     source = config.data_for(dataset)
     data = load_data(dataset, source, None if data_dir is None else str(data_dir)) if source else None
+    main_threads = torch.get_num_threads()
+    torch.set_num_threads(threads or config.execution.threads or default_threads(config.execution.workers))
     seconds: dict[str, float] = {}
-    for p in plan.proxies:
-        times = []
-        for arch_id in plan.arch_ids[:n_archs]:
-            result, _, _ = score_with_oom_split(p, space.arch(arch_id), space=space,
-                                                data=data if p.needs_images else None, dataset=dataset,
-                                                seed=seed, device=config.device)
-            times.append(result.seconds)
-            if status_kind(result.status).startswith("error"):
-                print(f"calibrate: {p.name} on arch {arch_id}: {result.status}", file=sys.stderr)
-        seconds[p.name] = statistics.median(times)
+    try:
+        for p in plan.proxies:
+            times = []
+            for arch_id in plan.arch_ids[:n_archs]:
+                result, _, _ = score_with_oom_split(p, space.arch(arch_id), space=space,
+                                                    data=data if p.needs_images else None, dataset=dataset,
+                                                    seed=seed, device=config.device)
+                times.append(result.seconds)
+                if status_kind(result.status).startswith("error"):
+                    print(f"calibrate: {p.name} on arch {arch_id}: {result.status}", file=sys.stderr)
+            seconds[p.name] = statistics.median(times)
+    finally:
+        torch.set_num_threads(main_threads)
     return seconds

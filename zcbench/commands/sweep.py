@@ -57,7 +57,7 @@ def _validate(config, args) -> int:
 
 def _plan(config, args) -> int:
     plan = make_plan(config, args.data_dir)
-    measured = calibrate(plan, args.calibrate, args.data_dir) if args.calibrate else None
+    measured = calibrate(plan, args.calibrate, args.data_dir, args.threads) if args.calibrate else None
     cost = plan.cost_by_class(measured)
     workers = args.workers or config.execution.workers
     if args.json:
