@@ -7,6 +7,11 @@ one sample), restricted to a few entries of a few parameter tensors. Two estimat
 Fast paths live next to the authors' loop and are tested equal to it: per-sample gradients via
 `torch.func.vmap` over batch-1 forwards (which keeps per-sample BN statistics), and for `gram_mean`
 the identity mean_{i,j} ⟨g_i, g_j⟩ = ‖Σ_i g_i‖² / n², i.e. one backward of the summed loss.
+
+A cell whose output is identically 0 (e.g. all `none`) scores exactly 0 whenever the classifier
+bias is not selected: the logits are that bias, and the gradient stops at the final ReLU
+(ReLU′(0) = 0), so every other gradient is 0. (The bias is selected only with ≥ min_elements classes
+and no max_tensors limit, e.g. the paper preset on CIFAR-100.)
 """
 from __future__ import annotations
 
