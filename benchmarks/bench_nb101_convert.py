@@ -1,11 +1,13 @@
 """Throughput of the NB101 TFRecord → Parquet converter on a synthetic file of realistic size.
 
-120,000 records shaped like the official ones (3 consecutive repeats per cell, ~330 bytes each; the
-official only108 file has 1.27 M records, the full file 5.08 M). Run with
-`pytest benchmarks/bench_nb101_convert.py --benchmark-enable`; records/s is in `extra_info`.
-Set NB101_BENCH_RECORDS to change the size.
+120,000 records shaped like the official ones (7-vertex cells, ~410 bytes per record; the official
+only108 file has 1.27 M records, the full file 5.08 M). Two orders: the 3 repeats of a cell adjacent
+(the converter's small hash cache then recomputes each cell's hash once) and shuffled (every record
+recomputes it: the worst case). Run with `pytest benchmarks/bench_nb101_convert.py --benchmark-enable`;
+records per CPU-second are in `extra_info`. NB101_BENCH_RECORDS changes the size.
 """
 import os
+import random
 import time
 
 import pytest
@@ -15,10 +17,13 @@ from spaces import nb101_records as rec
 RECORDS = int(os.environ.get("NB101_BENCH_RECORDS", "120000"))
 
 
-@pytest.fixture(scope="module")
-def synthetic_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("nb101_bench") / "synthetic.tfrecord"
-    rec.write_tfrecord(path, (rec.encode_record(r) for r in rec.synthetic_records(RECORDS, seed=0)))
+@pytest.fixture(scope="module", params=["adjacent_repeats", "shuffled"])
+def synthetic_file(request, tmp_path_factory):
+    payloads = [rec.encode_record(r) for r in rec.synthetic_records(RECORDS, seed=0)]
+    if request.param == "shuffled":
+        random.Random(0).shuffle(payloads)
+    path = tmp_path_factory.mktemp("nb101_bench") / f"{request.param}.tfrecord"
+    rec.write_tfrecord(path, payloads)
     return path
 
 

@@ -199,17 +199,21 @@ def parse_arch(text: str) -> NB101Arch:
     return make_arch(bits, ops)
 
 
-def random_arch(rng, edge_probability: float = 0.4) -> NB101Arch:
-    """A random valid cell: each edge of a 7-vertex DAG drawn with `edge_probability`, interior ops uniform,
-    redrawn until the pruned cell is valid. `rng` is a numpy Generator (for synthetic data and tests)."""
+def random_arch(rng) -> NB101Arch:
+    """A random 7-vertex cell like most of NB101's: every interior vertex gets a random predecessor and
+    successor (so nothing is pruned), random extra edges fill up to a random total of ≤ 9, interior ops
+    are uniform. `rng` is a numpy Generator (for synthetic data and tests)."""
+    n = MAX_VERTICES
     while True:
-        matrix = [[int(src < dst and rng.random() < edge_probability) for dst in range(MAX_VERTICES)]
-                  for src in range(MAX_VERTICES)]
-        ops = [INPUT, *(OPS[i] for i in rng.integers(len(OPS), size=MAX_VERTICES - 2)), OUTPUT]
-        try:
-            return make_arch(matrix, ops)
-        except InvalidArchError:
+        edges = {(int(rng.integers(v)), v) for v in range(1, n - 1)}
+        edges |= {(v, int(rng.integers(v + 1, n))) for v in range(1, n - 1)}
+        if len(edges) > MAX_EDGES:
             continue
+        target = int(rng.integers(len(edges), MAX_EDGES + 1))
+        free = [(src, dst) for dst in range(n) for src in range(dst) if (src, dst) not in edges]
+        edges |= {free[k] for k in rng.choice(len(free), size=target - len(edges), replace=False)}
+        ops = [INPUT, *(OPS[i] for i in rng.integers(len(OPS), size=n - 2)), OUTPUT]
+        return make_arch([[int((src, dst) in edges) for dst in range(n)] for src in range(n)], ops)
 
 
 # ------------------------------------------------------------------ the Space
