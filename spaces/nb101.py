@@ -244,7 +244,7 @@ class NB101Space(Space):
 
     # ---- the hash → spec index
     def attach_table(self, source) -> NB101Space:
-        """Index the cells of a normalized table (DataFrame or .parquet/.csv/.json path) by module hash."""
+        """Index the cells of a run table (a DataFrame, or a .parquet/.csv/.json/.tfrecord path) by module hash."""
         from spaces.nb101_records import load_table
 
         table = load_table(source) if isinstance(source, (str, os.PathLike)) else source
@@ -260,6 +260,7 @@ class NB101Space(Space):
         return self._cells
 
     def __len__(self) -> int:
+        """Cells of the attached table; the full space's size while none is attached."""
         return len(self._cells) if self._cells is not None else NUM_CELLS
 
     def arch(self, ref) -> NB101Arch:
