@@ -153,7 +153,9 @@ def run_shard(task: ShardTask) -> dict:
         "rows": len(rows), "counts_by_status": dict(Counter(map(status_kind, statuses))),
         "failure_reasons": dict(Counter(s for s in statuses if s != "ok").most_common(10)),
         "seconds": {"wall": time.time() - started, "data_load": load_seconds,
-                    "by_proxy": {p.name: sum(r["seconds"] for r in rows if r["proxy"] == p.name) for p in proxies}},
+                    "by_proxy": {f"{p.name}#{p.settings_hash}": sum(r["seconds"] for r in rows
+                                                                    if r["settings_hash"] == p.settings_hash)
+                                 for p in proxies}},
         "peak_rss_mb": _peak_rss_mb(),
         "cuda_peak_mb": (torch.cuda.max_memory_allocated(device) / 2**20
                          if torch.device(device).type == "cuda" else None),
