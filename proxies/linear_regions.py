@@ -39,8 +39,8 @@ class LinearRegionSettings:
     crop_size: int = 3
     repeats: int = 3
     init: str = "pytorch_default"
-    reinit_each_repeat: bool = False
-    bn_batch_stats: bool = True  # network in train mode, as the authors' collector leaves it
+    reinit_per_repeat: bool = False
+    train_mode: bool = True  # network in train mode, as the authors' collector leaves it
 
     def __post_init__(self):
         for name in ("batches", "batch_size", "crop_size", "repeats"):
@@ -86,7 +86,7 @@ def count_linear_regions(network: nn.Module, batches: Sequence[torch.Tensor],
     In train mode the forwards update the BN running buffers, as the authors' collector does; the
     patterns use batch statistics only, so they do not depend on those buffers.
     """
-    network.train(settings.bn_batch_stats)
+    network.train(settings.train_mode)
     codes = torch.cat([relu_patterns(network, batch) for batch in batches]).cpu().numpy()
     return RegionCount(count_unique_rows(codes), codes.shape[0], codes.shape[1])
 
@@ -98,7 +98,7 @@ def lr1_score(ctx: EvalContext, settings: LinearRegionSettings) -> ProxyResult:
     network = ctx.space.build_thin(ctx.arch, num_classes=ctx.num_classes).to(ctx.device)
     counts = []
     for repeat in range(settings.repeats):
-        if repeat == 0 or settings.reinit_each_repeat:
+        if repeat == 0 or settings.reinit_per_repeat:
             initialize(network, settings.init)
         batches = [random_single_channel_crops(data, settings.batch_size, settings.crop_size, rng).to(ctx.device)
                    for _ in range(settings.batches)]
@@ -114,5 +114,5 @@ LR1 = REGISTRY.register(ProxySpec(
     paper="TE-NAS (Chen et al., ICLR'21) §3.1.2", summary="linear regions: distinct ReLU patterns of the thin net",
     settings_type=LinearRegionSettings,
     presets={"code": LinearRegionSettings(),
-             "paper": LinearRegionSettings(batches=5, init="kaiming_normal_fanin", reinit_each_repeat=True)},
+             "paper": LinearRegionSettings(batches=5, init="kaiming_normal_fanin", reinit_per_repeat=True)},
     compute=lr1_score, spaces=("nb201",)))

@@ -8,10 +8,10 @@ Fast paths live next to the authors' loop and are tested equal to it: per-sample
 `torch.func.vmap` over batch-1 forwards (which keeps per-sample BN statistics), and for `gram_mean`
 the identity mean_{i,j} ⟨g_i, g_j⟩ = ‖Σ_i g_i‖² / n², i.e. one backward of the summed loss.
 
-A cell whose output is identically 0 (e.g. all `none`) scores exactly 0 whenever the classifier
-bias is not selected: the logits are that bias, and the gradient stops at the final ReLU
-(ReLU′(0) = 0), so every other gradient is 0. (The bias is selected only with ≥ min_elements classes
-and no max_tensors limit, e.g. the paper preset on CIFAR-100.)
+A cell whose output is identically 0 (e.g. all `none`) scores exactly 0 unless the classifier bias
+is selected: the logits are that bias, and the gradient stops at the final ReLU (ReLU′(0) = 0), so
+every other gradient is 0. The bias is selected only when it has ≥ min_elements entries (100 or 120
+classes) and the walk reaches it (the paper preset; not the code preset on the C16 N5 network).
 """
 from __future__ import annotations
 
@@ -26,13 +26,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
 
+from proxies.networks import build_scoring_network, validate_choices
 from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
-from spaces.init import INIT_SCHEMES, initialize
+from spaces.init import INIT_SCHEMES
 
 ENTRY_SELECTIONS = ("first", "random")
 ESTIMATORS = ("centred_halves", "gram_mean")
 AGGREGATES = ("sum", "mean")
-IMPLEMENTATIONS = ("fast", "loop")
+METHODS = ("vectorized", "loop")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -54,7 +55,7 @@ class MGMSettings:
     "layer" is every parameter tensor that gets a gradient and has ≥ 50 entries (no limit of 11);
     its 50 entries are drawn uniformly without replacement, once, from the `entries` RNG stream.
 
-    `implementation`: `loop` = one forward/backward per sample, as the authors do; `fast` = torch.func
+    `method`: `loop` = one forward/backward per sample, as the authors do; `vectorized` = torch.func
     (see module docstring). They agree up to rounding, not bit for bit. `dtype` is the precision of
     the network and its gradients: deep conv-heavy C16 N5 cells are ill-conditioned at init, so
     float32 gradients carry errors of a few per cent, which the centred estimator amplifies; use
@@ -63,7 +64,8 @@ class MGMSettings:
 
     samples: int = 50
     channels: int = 16
-    cells_per_stage: int = 5
+    cells: int = 5  # cells per stage
+    num_classes: int | str = "dataset"
     init: str = "pytorch_default"
     augment: bool = True
     max_tensors: int | None = 11
@@ -73,15 +75,12 @@ class MGMSettings:
     estimator: str = "centred_halves"
     halves_divisor: float = 2500.0  # centred_halves only: the authors' constant 1/2500
     aggregate: str = "sum"
-    implementation: str = "fast"
+    method: str = "vectorized"
     dtype: str = "float32"
 
     def __post_init__(self):
-        for name, allowed in (("entry_selection", ENTRY_SELECTIONS), ("estimator", ESTIMATORS),
-                              ("aggregate", AGGREGATES), ("implementation", IMPLEMENTATIONS), ("init", INIT_SCHEMES),
-                              ("dtype", tuple(DTYPES))):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"MGM {name} {getattr(self, name)!r} is not one of {allowed}")
+        validate_choices(self, {"entry_selection": ENTRY_SELECTIONS, "estimator": ESTIMATORS, "aggregate": AGGREGATES,
+                                "method": METHODS, "init": INIT_SCHEMES, "dtype": tuple(DTYPES)})
         if self.samples < 2 or (self.estimator == "centred_halves" and self.samples % 2):
             raise ValueError(f"MGM needs ≥ 2 samples (an even number for centred_halves), got {self.samples}")
         if not 1 <= self.entries <= self.min_elements:
@@ -181,7 +180,7 @@ def _functional_setup(network, images, labels, settings, rng):
     return selection, {s.name: params[s.name] for s in selection}, sample_loss
 
 
-def per_sample_gradients_fast(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+def per_sample_gradients_vectorized(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                               settings: MGMSettings, rng: np.random.Generator):
     """Same result as `per_sample_gradients_loop`, from one vmapped forward/backward over the samples."""
     selection, selected, sample_loss = _functional_setup(network, images, labels, settings, rng)
@@ -189,7 +188,7 @@ def per_sample_gradients_fast(network: nn.Module, images: torch.Tensor, labels: 
     return selection, np.stack([_take(grads[s.name].reshape(len(images), -1), s) for s in selection], axis=1)
 
 
-def summed_gradients_fast(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+def summed_gradients_vectorized(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                           settings: MGMSettings, rng: np.random.Generator):
     """Σ_i g_i over the samples (batch-1 BN semantics kept by vmap): (selection, float64 (tensors, entries))."""
     selection, selected, sample_loss = _functional_setup(network, images, labels, settings, rng)
@@ -215,11 +214,11 @@ def mgm(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings
     n = len(images)
     if n != settings.samples:
         raise ValueError(f"MGM settings ask for {settings.samples} samples, got {n} images")
-    if settings.estimator == "gram_mean" and settings.implementation == "fast":
-        selection, sums = summed_gradients_fast(network, images, labels, settings, rng)
+    if settings.estimator == "gram_mean" and settings.method == "vectorized":
+        selection, sums = summed_gradients_vectorized(network, images, labels, settings, rng)
         per_tensor = (sums ** 2).sum(axis=1) / n ** 2
     else:
-        gradients = per_sample_gradients_fast if settings.implementation == "fast" else per_sample_gradients_loop
+        gradients = per_sample_gradients_vectorized if settings.method == "vectorized" else per_sample_gradients_loop
         selection, grads = gradients(network, images, labels, settings, rng)
         per_tensor = (centred_halves(grads, settings.halves_divisor) if settings.estimator == "centred_halves"
                       else gram_mean(grads))
@@ -230,17 +229,17 @@ def mgm(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings
 def mgm_score(ctx: EvalContext, settings: MGMSettings) -> ProxyResult:
     """Build and initialise the network, draw `samples` (augmented) training images, compute MGM."""
     data = ctx.require_data("mgm")
-    network = ctx.space.build(ctx.arch, settings.channels, settings.cells_per_stage, ctx.num_classes)
-    initialize(network, settings.init)
+    network = build_scoring_network(ctx, kind="cell", channels=settings.channels, cells=settings.cells,
+                                    num_classes=settings.num_classes, init=settings.init, train_mode=True)
     rng = ctx.rng("data")
     indices = data.sample_indices(settings.samples, rng)
     images, labels = data.tensors(indices, rng, augment=settings.augment)
     dtype = DTYPES[settings.dtype]
-    result = mgm(network.to(ctx.device, dtype), images.to(ctx.device, dtype), labels.to(ctx.device), settings,
+    result = mgm(network.to(dtype=dtype), images.to(ctx.device, dtype), labels.to(ctx.device), settings,
                  ctx.rng("entries"))
     return ProxyResult(result.value, diagnostics={
         "tensors": [s.name for s in result.selection], "per_tensor": result.per_tensor.tolist(),
-        "image_indices": indices.tolist(), "implementation": settings.implementation})
+        "image_indices": indices.tolist(), "method": settings.method})
 
 
 MGM = REGISTRY.register(ProxySpec(

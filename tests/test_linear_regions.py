@@ -111,10 +111,10 @@ def test_value_is_the_mean_of_per_repeat_counts_and_repeats_see_new_data(images)
 def test_paper_preset_differs_from_code_only_in_samples_and_init():
     code, paper = LR1.presets["code"], LR1.presets["paper"]
     changed = {f.name for f in dataclasses.fields(code) if getattr(code, f.name) != getattr(paper, f.name)}
-    assert changed == {"batches", "init", "reinit_each_repeat"}
+    assert changed == {"batches", "init", "reinit_per_repeat"}
     assert code.batches * code.batch_size == 3000 and paper.batches * paper.batch_size == 5000
-    assert (code.init, code.reinit_each_repeat) == ("pytorch_default", False)
-    assert (paper.init, paper.reinit_each_repeat) == ("kaiming_normal_fanin", True)
+    assert (code.init, code.reinit_per_repeat) == ("pytorch_default", False)
+    assert (paper.init, paper.reinit_per_repeat) == ("kaiming_normal_fanin", True)
 
 
 @pytest.mark.parametrize("setting, init_calls", [("code", 1), ("paper", 3)])

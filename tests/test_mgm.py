@@ -15,8 +15,8 @@ from proxies.mgm import (
     centred_halves,
     gram_mean,
     mgm,
-    per_sample_gradients_fast,
     per_sample_gradients_loop,
+    per_sample_gradients_vectorized,
     select_entries,
 )
 from spaces.images import synthetic_imageset
@@ -26,7 +26,7 @@ from spaces.nb201_networks import NetOutput, build_network
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 MIXED = "|nor_conv_1x1~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
-TINY = {"channels": 4, "cells_per_stage": 1}
+TINY = {"channels": 4, "cells": 1}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -106,7 +106,7 @@ def test_loop_stores_the_first_fifty_gradient_entries_of_each_sample(batch):
 
 
 def test_code_score_matches_independent_rewrite_of_the_authors_loop(batch):
-    settings = dataclasses.replace(MGM.presets["code"], implementation="loop")
+    settings = dataclasses.replace(MGM.presets["code"], method="loop")
     _, grads = per_sample_gradients_loop(tiny_network(ALL_CONV3), *batch, settings, None)
     result = mgm(tiny_network(ALL_CONV3), *batch, settings, np.random.default_rng(0))
     assert result.value == pytest.approx(knas_reference(grads.tolist()), rel=1e-12, abs=1e-18)
@@ -136,9 +136,9 @@ def test_gram_mean_is_the_mean_of_all_pairwise_dot_products_and_the_squared_sum_
 def test_fast_path_equals_the_authors_per_sample_loop(batch, arch, setting):
     x, y = batch
     results = {impl: mgm(tiny_network(arch, torch.float64), x.double(), y,
-                         dataclasses.replace(MGM.presets[setting], implementation=impl), np.random.default_rng(4))
-               for impl in ("fast", "loop")}
-    fast, loop = results["fast"], results["loop"]
+                         dataclasses.replace(MGM.presets[setting], method=impl), np.random.default_rng(4))
+               for impl in ("vectorized", "loop")}
+    fast, loop = results["vectorized"], results["loop"]
     assert names(fast.selection) == names(loop.selection)
     assert all(np.array_equal(f.entries, lp.entries) for f, lp in zip(fast.selection, loop.selection))
     np.testing.assert_allclose(fast.per_tensor, loop.per_tensor, rtol=1e-9, atol=1e-18)
@@ -148,7 +148,7 @@ def test_fast_path_equals_the_authors_per_sample_loop(batch, arch, setting):
 def test_fast_per_sample_gradients_equal_the_loop_entrywise(batch):
     x, y = batch
     _, loop = per_sample_gradients_loop(tiny_network(ALL_CONV3, torch.float64), x.double(), y, MGMSettings(), None)
-    _, fast = per_sample_gradients_fast(tiny_network(ALL_CONV3, torch.float64), x.double(), y, MGMSettings(), None)
+    _, fast = per_sample_gradients_vectorized(tiny_network(ALL_CONV3, torch.float64), x.double(), y, MGMSettings(), None)
     np.testing.assert_allclose(fast, loop, rtol=1e-9, atol=1e-12 * np.abs(loop).max())
 
 
@@ -166,7 +166,7 @@ class PartlyUsed(nn.Module):
 
 
 def test_parameters_without_gradient_are_skipped_by_loop_and_fast_path(batch):
-    for gradients in (per_sample_gradients_loop, per_sample_gradients_fast):
+    for gradients in (per_sample_gradients_loop, per_sample_gradients_vectorized):
         selection, grads = gradients(PartlyUsed(), *batch, MGMSettings(), None)
         assert names(selection) == ["used.weight"] and grads.shape == (50, 1, 50)
 
@@ -175,6 +175,13 @@ def test_all_none_cell_scores_exactly_zero(images):
     for setting in ("code", "paper"):
         result = MGM.score(ALL_NONE, data=images, setting=setting, **TINY)
         assert result.ok and result.value == 0.0
+
+
+def test_all_none_cell_scores_through_the_classifier_bias_when_it_is_selected():
+    hundred_classes = synthetic_imageset(n=64, size=8, num_classes=100, seed=1)
+    result = MGM.score(ALL_NONE, data=hundred_classes, setting="paper", **TINY)
+    assert result.ok and result.diagnostics["tensors"][-1] == "classifier.bias" and result.value > 0
+    assert result.value == pytest.approx(result.diagnostics["per_tensor"][-1] / len(result.diagnostics["tensors"]))
 
 
 def test_same_seed_gives_bit_identical_scores_and_another_seed_other_samples(images):
@@ -226,7 +233,7 @@ def test_too_few_images_and_bad_settings_are_named():
 def test_full_size_code_mgm_fast_path_matches_loop_on_cifar_sized_inputs():
     images = synthetic_imageset(n=64, size=32, num_classes=10, seed=2)
     fast = MGM.score(0, data=images)
-    loop = MGM.score(0, data=images, implementation="loop")
+    loop = MGM.score(0, data=images, method="loop")
     assert fast.ok and loop.ok and fast.diagnostics["tensors"] == loop.diagnostics["tensors"]
     assert len(fast.diagnostics["tensors"]) == 11 and fast.diagnostics["tensors"][0] == "stem.0.weight"
     assert fast.value == pytest.approx(loop.value, rel=1e-3)
