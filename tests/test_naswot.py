@@ -214,7 +214,6 @@ def test_bad_settings_name_the_field():
         naswot.NaswotSettings(relu_selection="all")
 
 
-@pytest.mark.slow
 def test_full_size_c16_n5_cell_on_cpu():
     images = synthetic_imageset(n=32, size=32, num_classes=10, seed=2)
     result = REGISTRY.get("naswot").score(CONV_CELL, data=images, setting="code", seed=0, batch_size=16)

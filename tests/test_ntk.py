@@ -220,8 +220,7 @@ def test_bad_settings_name_the_field():
 @pytest.mark.slow
 def test_full_size_c16_n5_cell_on_cpu():
     images = synthetic_imageset(n=16, size=32, num_classes=10, seed=2)
-    result = REGISTRY.get("ntk").score(CONV_CELL, data=images, setting="code", seed=0, batch_size=8, repeats=1,
-                                       method="vectorized")
+    result = REGISTRY.get("ntk").score(CONV_CELL, data=images, setting="code", seed=0, batch_size=8, repeats=1)
     assert result.ok and result.value >= 1.0
     assert result.diagnostics["gradient_dim"] == sum(
         p.numel() for n, p in build_network(parse_arch(CONV_CELL)).named_parameters() if "weight" in n)
