@@ -30,8 +30,9 @@ class LinearRegionSettings:
 
     paper (TE-NAS §3.1.2): "5000 images" and Kaiming-normal init re-drawn per repeat. The paper
     defines no other network or input for the count, so we assume the code's thin network and 1×3×3
-    crops (3×32×32 images on the C16 N5 network give S distinct patterns for every cell) and keep the
-    code's BN batch of 1000: 5 batches × 1000 = 5000 samples; fan-in mode, BN γ=1, β=0.
+    crops (on whole 3×32×32 images the C16 N5 network gives every sample its own pattern unless the
+    cell is degenerate, so the count could not rank cells) and keep the code's BN batch of 1000:
+    5 batches × 1000 = 5000 samples; fan-in mode, BN γ=1, β=0 (spaces.init).
     """
 
     batches: int = 3
