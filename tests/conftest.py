@@ -25,3 +25,16 @@ def tiny_images():
     from spaces.images import synthetic_imageset
 
     return synthetic_imageset(n=64, size=8, num_classes=10, seed=0)
+
+
+@pytest.fixture(scope="module")
+def single_thread_torch():
+    """One torch thread for a module's tests: small forwards/backwards on a shared 2-core machine run
+    many times faster without OpenMP oversubscription. Opt in with
+    `pytestmark = pytest.mark.usefixtures("single_thread_torch")`."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
