@@ -1,0 +1,188 @@
+"""Revisit Table 2 on a sample (claim R13): Kendall τ-b of LR2, LR1 and NTK (−κ) with #Param on NB201.
+
+Scores a seeded sample of NB201 cells with `params`, `lr1`, `naswot` (= LR2) and `ntk` (full-size
+networks, `code` settings unless --setting says otherwise) on CIFAR-10 images read from an image
+folder, then reports scipy's τ-b of each metric against #Param next to the paper's whole-space values
+(LR2 0.56, LR1 0.39, NTK 0.30), whether or not they match.
+
+Proxies run phase by phase (cheap ones first, NTK last) and every score is appended to
+`<name>_scores.csv` as soon as it exists, so a rerun resumes and the τ table (`<name>.csv`, JSON
+sidecar `<name>.json`) is rewritten after each phase: while NTK is still running the table already
+holds LR1/LR2, and the NTK row says on how many cells it rests.
+
+τ is computed twice: over the cells where both values are finite with status 'ok' (main column), and
+with ±inf kept as extreme ranks (NASWOT's −inf for singular kernels, κ = +inf → −κ = −inf), NaN dropped.
+
+    nohup nice -n 10 python scripts/revisit_table2_sample.py \\
+        --images /work/shared/data/images/cifar10-test-jpg > results/revisit_table2_sample200.log 2>&1 &
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy
+import torch
+from scipy.stats import kendalltau
+
+from benchmarks.provenance import run_provenance
+from proxies.registry import get_proxy, settings_hash
+from spaces import nb201
+from spaces.image_files import load_image_folder
+
+# metric name → (proxy, sign applied before ranking, Revisit Table 2 NB201 value)
+METRICS = {"LR2": ("naswot", 1.0, 0.56), "LR1": ("lr1", 1.0, 0.39), "NTK (-kappa)": ("ntk", -1.0, 0.30)}
+PHASES = ("params", "lr1", "naswot", "ntk")  # cheapest first
+SCORE_COLUMNS = ["index", "arch", "proxy", "value", "status", "seconds", "settings_hash", "seed"]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cells", type=int, default=200, help="number of NB201 cells sampled without replacement")
+    p.add_argument("--sample-seed", type=int, default=0, help="seed of the cell sample")
+    p.add_argument("--seed", type=int, default=0, help="proxy seed (init, image batches)")
+    p.add_argument("--images", required=True, help="CIFAR-10 image folder (<class>/<image> layout)")
+    p.add_argument("--setting", default="code")
+    p.add_argument("--out", default="results")
+    p.add_argument("--name", default=None, help="output file stem (default revisit_table2_sample<cells>)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)")
+    return p.parse_args(argv)
+
+
+def sample_cells(n: int, seed: int) -> list[int]:
+    """n distinct NB201 indices drawn with numpy's default_rng(seed), in draw order."""
+    return [int(i) for i in np.random.default_rng(seed).choice(nb201.NUM_ARCHS, size=n, replace=False)]
+
+
+def read_scores(path: Path, hashes: dict) -> pd.DataFrame:
+    """Rows already computed; refuses a file holding another setting of one of our proxies."""
+    if not path.exists():
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    scores = pd.read_csv(path)
+    for proxy, rows in scores.groupby("proxy"):
+        if set(rows.settings_hash) != {hashes[proxy]}:
+            raise SystemExit(f"{path}: rows of {proxy!r} have settings {sorted(set(rows.settings_hash))}, this run "
+                             f"uses {hashes[proxy]}; pass another --name or remove the file")
+    return scores
+
+
+def run_phase(proxy: str, settings, indices, data, seed: int, path: Path, done: set) -> None:
+    spec = get_proxy(proxy)
+    todo = [i for i in indices if (i, proxy) not in done]
+    print(f"== {proxy}: {len(todo)} of {len(indices)} cells to score", flush=True)
+    for k, index in enumerate(todo):
+        result = spec.score(index, data=data, settings=settings, seed=seed, dataset="cifar10")
+        row = {"index": index, "arch": str(nb201.index_to_arch(index)), "proxy": proxy, "value": result.value,
+               "status": result.status, "seconds": result.seconds, "settings_hash": settings_hash(settings),
+               "seed": seed}
+        pd.DataFrame([row], columns=SCORE_COLUMNS).to_csv(path, mode="a", header=not path.exists(), index=False)
+        print(f"[{proxy} {k + 1}/{len(todo)}] cell {index}: {result.value:.6g} ({result.status}), "
+              f"{result.seconds:.1f} s", flush=True)
+
+
+def tau_b(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    if len(x) < 2:
+        return math.nan, math.nan
+    result = kendalltau(x, y, variant="b")
+    return float(result.statistic), float(result.pvalue)
+
+
+def kendall_table(scores: pd.DataFrame, indices: list[int]) -> pd.DataFrame:
+    """τ-b(#Param, metric) per metric: over ok rows, and with ±inf ranked at the extremes."""
+    wide = {proxy: rows.set_index("index") for proxy, rows in scores.groupby("proxy")}
+    params = wide["params"].value
+    rows = []
+    for metric, (proxy, sign, paper) in METRICS.items():
+        if proxy not in wide:
+            rows.append({"metric": metric, "proxy": proxy, "n_cells_scored": 0, "revisit_table2": paper})
+            continue
+        table = pd.DataFrame({"params": params, "value": sign * wide[proxy].value, "status": wide[proxy].status})
+        table = table.reindex(indices).dropna(subset=["params", "status"])  # cells scored so far
+        ok = (table.status == "ok") & np.isfinite(table.value)
+        ranked = ~table.value.isna()
+        tau_ok, p_ok = tau_b(table.params[ok].to_numpy(float), table.value[ok].to_numpy(float))
+        tau_ranked, _ = tau_b(table.params[ranked].to_numpy(float), table.value[ranked].to_numpy(float))
+        rows.append({"metric": metric, "proxy": proxy, "sign": sign, "n_cells_scored": len(table),
+                     "kendall_tau_b": tau_ok, "p_value": p_ok, "n": int(ok.sum()),
+                     "excluded_statuses": json.dumps(table.status[~ok].value_counts().to_dict()),
+                     "tau_b_nonfinite_ranked": tau_ranked, "n_nonfinite_ranked": int(ranked.sum()),
+                     "revisit_table2": paper, "difference": tau_ok - paper})
+    table = pd.DataFrame(rows)
+    for column in ("n_cells_scored", "n", "n_nonfinite_ranked"):
+        if column in table:
+            table[column] = table[column].astype("Int64")
+    return table
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")),
+                "unknown")
+
+
+def write_outputs(out: Path, name: str, args, indices, settings, data, scores, started: float) -> pd.DataFrame:
+    taus = kendall_table(scores, indices)
+    taus.to_csv(out / f"{name}.csv", index=False)
+    seconds = scores.groupby("proxy").seconds.agg(["count", "mean", "median", "max"])
+    sidecar = {
+        "claim": "R13 (Revisit Table 2, NB201): Kendall tau with #Param, LR2 / LR1 / NTK = 0.56 / 0.39 / 0.30 "
+                 "(all 15,625 archs; here a seeded sample)",
+        "setting": args.setting,
+        "settings": {p: {"fields": dataclasses.asdict(s), "hash": settings_hash(s)} for p, s in settings.items()},
+        "cells": indices, "sample_seed": args.sample_seed, "proxy_seed": args.seed,
+        "sampling": "numpy default_rng(sample_seed).choice(15625, cells, replace=False), draw order",
+        "images": {"folder": str(args.images), "count": len(data), "name": data.name,
+                   "note": "CIFAR-10 TEST images (JPEG q75): the authors use the training set, not available here"},
+        "params": "C=16, N=5 network with a 10-way head, in 10^6 (proxy `params`, code setting)",
+        "tau": "scipy.stats.kendalltau(variant='b') of (#Param, sign*value); main column over cells where "
+               "both are ok and finite; tau_b_nonfinite_ranked keeps +-inf as extreme ranks, drops NaN",
+        "status_counts": {p: rows.status.value_counts().to_dict() for p, rows in scores.groupby("proxy")},
+        "seconds_per_cell": seconds.to_dict(orient="index"),
+        "wall_seconds_this_invocation": time.perf_counter() - started,
+        "provenance": run_provenance(),
+        "versions": {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+                     "pandas": pd.__version__},
+        "device": {"type": "cpu", "model": cpu_model(), "torch_threads": torch.get_num_threads()},
+        "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "kendall": taus.to_dict(orient="records"),
+    }
+    (out / f"{name}.json").write_text(json.dumps(sidecar, indent=2, default=str))
+    return taus
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    torch.set_num_threads(args.threads)
+    name = args.name or f"revisit_table2_sample{args.cells}"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {p: get_proxy(p).settings(args.setting) for p in PHASES}
+    hashes = {p: settings_hash(s) for p, s in settings.items()}
+    data = load_image_folder(args.images, stats="cifar10")
+    indices = sample_cells(args.cells, args.sample_seed)
+    scores_path = out / f"{name}_scores.csv"
+    print(f"{len(data)} images from {args.images}; {len(indices)} cells; settings hashes {hashes}", flush=True)
+    for proxy in PHASES:
+        previous = read_scores(scores_path, hashes)
+        done = set(zip(previous["index"], previous["proxy"]))
+        run_phase(proxy, settings[proxy], indices, data, args.seed, scores_path, done)
+        taus = write_outputs(out, name, args, indices, settings, data, read_scores(scores_path, hashes), started)
+        print(taus.to_string(index=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
