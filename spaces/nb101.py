@@ -84,9 +84,9 @@ def module_hash(matrix, labels) -> str:
     succs = [[dst for dst in range(n) if matrix[src][dst]] for src in range(n)]
     hashes = [_md5(str((len(succs[v]), len(preds[v]), int(labels[v])))) for v in range(n)]
     for _ in range(n):
-        hashes = [_md5("".join(sorted(hashes[w] for w in preds[v])) + "|"
-                       + "".join(sorted(hashes[w] for w in succs[v])) + "|" + hashes[v])
-                  for v in range(n)]
+        get = hashes.__getitem__
+        hashes = [_md5(f"{''.join(sorted(map(get, ins)))}|{''.join(sorted(map(get, outs)))}|{own}")
+                  for ins, outs, own in zip(preds, succs, hashes)]
     return _md5(str(sorted(hashes)))
 
 
