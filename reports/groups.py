@@ -8,6 +8,7 @@ equal 8 of those classes except that 18 degenerate archs are missing from each o
 """
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -53,6 +54,11 @@ def iso_representatives() -> ArchSet:
 
 def op_count_table() -> pd.DataFrame:
     """index, n3, n1, params_cifar10 for every NB201 cell, from the op counts (no data file)."""
+    return _op_count_table().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _op_count_table() -> pd.DataFrame:
     space = get_space("nb201")
     rows = [(i, a.n_conv3x3, a.n_conv1x1, space.param_count(a, 10)) for i, a in enumerate(nb201.all_archs())]
     return pd.DataFrame(rows, columns=["index", "n3", "n1", "params_cifar10"])

@@ -17,8 +17,8 @@ Explicit conventions, because ties decide #Param-based searches (28 distinct val
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ REVISIT_SEEDS = (1, 2, 3, 4, 5)
 
 def draw_sample(candidates, n: int, seed: int, sampler: str = "distinct") -> np.ndarray:
     """The N candidate ids of one run, in sample order."""
-    pool = list(candidates)
+    pool = candidates if isinstance(candidates, list) else list(candidates)
     if sampler == "distinct":
         if n > len(pool):
             raise ValueError(f"cannot draw {n} distinct archs from a set of {len(pool)}")
@@ -51,8 +51,9 @@ class Score:
     def name(self) -> str:
         return self.column
 
-    def values(self, sample: pd.DataFrame) -> np.ndarray:
-        v = sample[self.column].to_numpy(dtype=np.float64)
+    def values(self, sample) -> np.ndarray:
+        """`sample` maps column names to the sampled rows' values (a DataFrame or a dict of arrays)."""
+        v = np.asarray(sample[self.column], dtype=np.float64)
         return v if self.higher_is_better else -v
 
 
@@ -74,18 +75,18 @@ class RankSum:
     """Sum of within-sample ranks of its parts; a nested RankSum is re-ranked first (Revisit's
     AngleLoss+#Param = rank(rank(angle) + rank(−loss)) + rank(#Param), protocols §A7)."""
 
-    parts: tuple[Union[Score, "RankSum"], ...]
+    parts: tuple[Score | RankSum, ...]
     ties: str = "stable"
 
     @property
     def name(self) -> str:
         return "+".join(p.name if isinstance(p, Score) else f"({p.name})" for p in self.parts)
 
-    def values(self, sample: pd.DataFrame) -> np.ndarray:
+    def values(self, sample) -> np.ndarray:
         return sum(ordinal_ranks(part.values(sample), self.ties) for part in self.parts)
 
 
-Rule = Union[Score, RankSum]
+Rule = Score | RankSum
 
 
 def first_argmax(values: np.ndarray) -> int | None:
@@ -104,16 +105,19 @@ def random_search(table: pd.DataFrame, accuracy: str, rule: Rule | None, candida
     Returns one row per seed: seed, arch (the pick), accuracy, failed (NaN scores in the sample),
     sample_best (the best accuracy in the sample, an upper bound for any rule).
     """
+    candidates = list(candidates)
     missing = pd.Index(candidates).difference(table.index)
     if len(missing):
         raise ValueError(f"{len(missing)} candidate archs have no row in the score table, e.g. {list(missing[:5])}")
-    if table[accuracy].loc[list(candidates)].isna().any():
+    if table[accuracy].loc[candidates].isna().any():
         raise ValueError(f"ground-truth column {accuracy!r} has missing values among the candidates")
+    columns = {c: table[c].to_numpy(dtype=np.float64) for c in [accuracy, *(_columns(rule) if rule else [])]}
     rows = []
     for seed in seeds:
         ids = draw_sample(candidates, n, seed, sampler)
-        sample = table.loc[ids]
-        acc = sample[accuracy].to_numpy(dtype=np.float64)
+        positions = table.index.get_indexer(ids)
+        sample = {c: v[positions] for c, v in columns.items()}
+        acc = sample[accuracy]
         if rule is None:
             pos, failed = int(np.random.default_rng([seed, 1]).integers(0, n)), 0
         else:

@@ -8,8 +8,8 @@ row must be excluded, and counted, by the caller — see `paired_finite`). Conve
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd

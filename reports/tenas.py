@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -14,20 +16,24 @@ from scipy import stats as sps
 from spaces import nb201
 
 
+@functools.lru_cache(maxsize=1)
+def _op_codes() -> np.ndarray:
+    """(15,625, 6) op positions in nb201.OPS, one row per official index."""
+    code = {op: k for k, op in enumerate(nb201.OPS)}
+    return np.array([[code[op] for op in arch.ops] for arch in nb201.all_archs()], dtype=np.int64)
+
+
 def op_composition(indices) -> pd.Series:
     """Share of each NB201 op among all edges of the given archs (sums to 1 over the 5 ops)."""
-    archs = nb201.all_archs()
-    counts = pd.Series(0, index=list(nb201.OPS), dtype=np.int64)
-    for i in indices:
-        for op in archs[int(i)].ops:
-            counts[op] += 1
-    return counts / counts.sum()
+    codes = _op_codes()[np.asarray(list(indices), dtype=np.int64)]
+    counts = np.bincount(codes.ravel(), minlength=len(nb201.OPS))
+    return pd.Series(counts / counts.sum(), index=list(nb201.OPS))
 
 
 def top_fraction(scores: pd.Series, fraction: float = 0.1, higher_is_better: bool = True) -> pd.Index:
     """Index labels of the best `fraction` of finite scores (ties by row order, stable)."""
     finite = scores[np.isfinite(scores.to_numpy(dtype=np.float64))]
-    k = max(1, int(round(fraction * len(finite))))
+    k = max(1, round(fraction * len(finite)))
     order = np.argsort(-finite.to_numpy() if higher_is_better else finite.to_numpy(), kind="stable")
     return finite.index[order[:k]]
 

@@ -1,0 +1,133 @@
+"""Sweep results as report inputs: merged Parquet tables → one score per arch, with provenance.
+
+A results directory holds one folder per sweep with a `merged.parquet` (the sweep engineer's
+merged table: one row per arch, proxy, settings hash, dataset, seed). `proxy_scores` turns the rows
+of one proxy on one dataset into a Series per NB201 index: the mean over seeds of the rows whose
+status is `ok`, `inf` or `-inf` (±inf are orderable extremes: a search never picks them, a
+correlation excludes and counts them); an arch with only other statuses (`nan`, `singular`,
+`error:…`) is excluded and counted as failed.
+When several settings exist for a proxy, the registry's `code` preset wins, then `paper`, then the
+settings hash with the most archs — the choice is recorded in the provenance.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spaces.errors import CorruptDataError
+
+MERGED = "merged.parquet"
+REQUIRED_COLUMNS = ("space", "arch", "proxy", "setting", "settings_hash", "dataset", "seed", "status")
+VALUE_COLUMNS = ("value", "score")  # the sweep store calls the proxy value `score`
+PROVENANCE_COLUMNS = ("proxy_version", "package_version", "git_commit", "torch_version", "device", "data_source")
+SYNTHETIC_PREFIX = "synthetic"
+INFINITE_STATUS = {"inf": np.inf, "-inf": -np.inf}
+
+
+def merged_tables(results_dir) -> list[Path]:
+    """`DIR/merged.parquet` and every `DIR/<sweep>/merged.parquet`, sorted."""
+    root = Path(results_dir)
+    direct = [root / MERGED] if (root / MERGED).is_file() else []
+    return direct + sorted(root.glob(f"*/{MERGED}"))
+
+
+def load_results(results_dir) -> pd.DataFrame:
+    """All merged sweep tables under a directory, with a `sweep` column (the folder name) and `value`."""
+    frames = []
+    for path in merged_tables(results_dir):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for damaged files
+            raise CorruptDataError(f"{path}: cannot read as Parquet: {type(exc).__name__}: {exc}") from exc
+        frames.append(_normalize(frame, path))
+    if not frames:
+        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "value", "sweep"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _normalize(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    value = next((c for c in VALUE_COLUMNS if c in frame.columns), None)
+    if missing or value is None:
+        need = missing + ([] if value else ["value (or score)"])
+        raise CorruptDataError(f"{path}: missing column(s) {', '.join(need)}; has {', '.join(frame.columns)}")
+    frame = frame.rename(columns={value: "value"}).copy()
+    frame["arch"] = frame["arch"].astype(str)
+    frame["sweep"] = path.parent.name
+    return frame
+
+
+@dataclass
+class ProxyScores:
+    """One proxy's score per arch on one dataset (mean over seeds of usable rows) and where it came from."""
+
+    proxy: str
+    dataset: str
+    values: pd.Series  # index: NB201 index (int)
+    failed: int  # archs with rows but no usable (ok / ±inf) value
+    statuses: dict  # status → row count, all rows of the chosen settings
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any row was computed on synthetic images (not a benchmark result)."""
+        return any(str(s).startswith(SYNTHETIC_PREFIX) for s in self.provenance.get("data_source", []))
+
+    def describe(self) -> str:
+        prov = self.provenance
+        return (f"{self.proxy}[{prov.get('setting')}, settings {prov.get('settings_hash')}] on {self.dataset}: "
+                f"{len(self.values):,} archs ({self.failed} failed, excluded), seeds {prov.get('seeds')}, "
+                f"sweeps {', '.join(prov.get('sweeps', []))}")
+
+
+def _preferred_hashes(proxy: str) -> list[str]:
+    """Settings hashes of the registry's presets, `code` first (empty for an unregistered proxy)."""
+    from proxies.registry import REGISTRY, settings_hash
+
+    if proxy not in REGISTRY:
+        return []
+    spec = REGISTRY.get(proxy)
+    return [settings_hash(spec.presets[p]) for p in ("code", "paper") if p in spec.presets]
+
+
+def available(results: pd.DataFrame, space: str = "nb201") -> pd.DataFrame:
+    """Which (proxy, dataset, setting, settings_hash) exist, with arch counts and synthetic flags."""
+    rows = results[results["space"] == space]
+    if rows.empty:
+        return pd.DataFrame(columns=["proxy", "dataset", "setting", "settings_hash", "archs", "sweeps"])
+    return (rows.groupby(["proxy", "dataset", "setting", "settings_hash"])
+            .agg(archs=("arch", "nunique"), sweeps=("sweep", lambda s: ",".join(sorted(set(s)))))
+            .reset_index())
+
+
+def proxy_scores(results: pd.DataFrame, proxy: str, dataset: str, space: str = "nb201",
+                 setting: str | None = None) -> ProxyScores | None:
+    """Scores of `proxy` on `dataset`, or None when the results hold no row for them."""
+    rows = results[(results["space"] == space) & (results["proxy"] == proxy) & (results["dataset"] == dataset)]
+    if setting is not None:
+        rows = rows[rows["setting"] == setting]
+    if rows.empty:
+        return None
+    hashes = rows.groupby("settings_hash")["arch"].nunique().sort_values(ascending=False, kind="stable")
+    preferred = [h for h in _preferred_hashes(proxy) if h in hashes.index]
+    chosen = preferred[0] if preferred else hashes.index[0]
+    rows = rows[rows["settings_hash"] == chosen]
+    usable = rows[rows["status"].isin(["ok", *INFINITE_STATUS])]
+    value = usable["status"].map(INFINITE_STATUS).fillna(usable["value"]).astype(np.float64)
+    values = value.groupby(usable["arch"].astype(np.int64)).mean().sort_index()
+    archs = rows["arch"].astype(np.int64).unique()
+    provenance = {
+        "setting": str(rows["setting"].iloc[0]), "settings_hash": chosen,
+        "other_settings_hashes": [h for h in hashes.index if h != chosen],
+        "seeds": sorted(int(s) for s in rows["seed"].unique()),
+        "sweeps": sorted(set(rows["sweep"])),
+        **{c: sorted(rows[c].dropna().astype(str).unique().tolist()) for c in PROVENANCE_COLUMNS if c in rows.columns},
+    }
+    if "settings_json" in rows.columns:
+        provenance["settings"] = json.loads(rows["settings_json"].iloc[0])
+    statuses = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
+    return ProxyScores(proxy, dataset, values.rename(proxy), len(archs) - len(values), statuses, provenance)

@@ -1,0 +1,287 @@
+"""`zcbench reproduce`: the ledger from fake ground truth + fake sweep results, checked against
+independent re-computations; the HTML report shows the ledger's numbers; missing inputs are named."""
+import json
+import random
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from proxies.registry import REGISTRY, settings_hash
+from reports import claims, render
+from reports import reproduce as rp
+from spaces import nb201
+
+N = nb201.NUM_ARCHS
+
+
+def fake_space(seed=0):
+    """Per-arch op counts and synthetic accuracies that grow with the conv counts."""
+    rng = np.random.default_rng(seed)
+    archs = nb201.all_archs()
+    n3 = np.array([a.n_conv3x3 for a in archs])
+    n1 = np.array([a.n_conv1x1 for a in archs])
+    base = 60 + 4 * n3 + 2 * n1
+    return archs, n3, n1, base, rng
+
+
+def write_fake_data_dir(root):
+    archs, n3, n1, base, rng = fake_space()
+    table = pd.DataFrame({"index": np.arange(N), "arch": [str(a) for a in archs], "n_conv3x3": n3, "n_conv1x1": n1})
+    for column, shift in (("cifar10_test_v1_0", 30), ("cifar10_test_v1_1", 30), ("cifar100_test_v1_0", 5),
+                          ("cifar100_valid_v1_0", 5), ("cifar100_train_v1_0", 15), ("imagenet16_test_v1_0", -20)):
+        table[column] = base + shift + rng.normal(0, 2, N)
+    (root / "nb201").mkdir(parents=True)
+    table.to_csv(root / "nb201" / "nb201.csv", index=False)
+    classes = {}
+    for i, (a, b) in enumerate(zip(n3, n1)):
+        classes.setdefault((int(a), int(b)), []).append(i)
+    keys = [(1, 2), (1, 3), (2, 1), (2, 2), (2, 3), (3, 1), (3, 2), (4, 0)]
+    (root / "revisit_params_split.json").write_text(json.dumps([classes[k] for k in keys]))
+    return table
+
+
+def write_fake_results(root, archs_subset=None, data_source="dataset files"):
+    """A merged sweep table with every proxy the claims use, on all three datasets."""
+    _, n3, n1, base, rng = fake_space(1)
+    idx = np.arange(N) if archs_subset is None else np.asarray(archs_subset)
+    values = {
+        "ntk": np.exp(5 - 0.3 * base / 10 + rng.normal(0, 0.5, N)),  # lower is better
+        "lr1": 1000 + 20 * n3 + 25 * n1 + rng.normal(0, 20, N),
+        "naswot": 200 + 3 * base / 10 + rng.normal(0, 2, N),
+        "naswot_v1": base / 10 + rng.normal(0, 1, N),
+        "angle": 0.5 + base / 400 + rng.normal(0, 0.05, N),
+        "loss": 3 - base / 100 + rng.normal(0, 0.2, N),  # lower is better
+        "mgm": base + rng.normal(0, 5, N),
+    }
+    frames = []
+    for proxy, v in values.items():
+        for dataset in ("cifar10", "cifar100", "imagenet16"):
+            status = np.where(np.arange(N) % 997 == 0, "error:RuntimeError: boom", "ok")
+            value = np.where(status == "ok", v, np.nan)
+            frames.append(pd.DataFrame({
+                "space": "nb201", "arch": idx.astype(str), "proxy": proxy, "setting": "code",
+                "settings_hash": settings_hash(REGISTRY.get(proxy).presets["code"]), "dataset": dataset,
+                "seed": 0, "score": value[idx], "status": status[idx], "seconds": 0.1, "proxy_version": 1,
+                "package_version": "0.1.0", "git_commit": "abc", "torch_version": "2.13", "device": "cpu",
+                "data_source": data_source}))
+    (root / "sweep_a").mkdir(parents=True)
+    pd.concat(frames).to_parquet(root / "sweep_a" / "merged.parquet")
+    return values
+
+
+def no_demo(inputs):
+    return [], {"proxies": [], "archs": 0, "seconds": {}}
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reproduce")
+    table = write_fake_data_dir(root / "data")
+    values = write_fake_results(root / "results")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rp, "synthetic_demo", no_demo)
+        mp.delenv("ZCBENCH_DATA", raising=False)
+        report, summary = rp.run(root / "out", data_dir=root / "data", results_dir=root / "results", quick=True)
+    return {"report": report, "summary": summary, "out": root / "out", "table": table, "values": values,
+            "ledger": {e["id"]: e for e in json.loads((root / "out" / "ledger.json").read_text())["claims"]}}
+
+
+def test_ledger_has_one_entry_per_claim_with_a_verdict(full_run):
+    ids = [c.id for c in claims.all_claims()]
+    assert list(full_run["ledger"]) == ids
+    for entry in full_run["ledger"].values():
+        assert entry["verdict"] in claims.VERDICTS
+        if entry["verdict"] in ("needs-data", "needs-results"):
+            assert entry["enable"], entry["id"]
+    assert full_run["summary"].startswith(f"zcbench reproduce: {len(ids)} ledger entries")
+
+
+def test_random_search_claim_equals_an_independent_simulation(full_run):
+    table, ledger = full_run["table"], full_run["ledger"]
+    params = table.n_conv3x3 * 243_040 + table.n_conv1x1 * 28_000
+    acc = table["cifar10_test_v1_1"]  # Revisit reads v1_1 first
+    picks = []
+    for seed in range(1, 6):
+        sample = random.Random(seed).sample(range(N), 100)
+        best = max(params[i] for i in sample)
+        picks.append(next(i for i in sample if params[i] == best))  # first maximum in sample order
+    entry = ledger["R1/cifar10"]
+    assert entry["our_value"]["mean"] == pytest.approx(acc[picks].mean(), abs=1e-9)
+    assert entry["our_value"]["std"] == pytest.approx(acc[picks].std(ddof=0), abs=1e-9)
+    assert entry["details"]["first_10_picks"] == picks
+    assert "v1_1" in entry["spec"]["target"] and entry["verdict"] in ("reproduced", "deviates")
+
+
+def test_rank_sum_search_with_a_lower_is_better_proxy(full_run):
+    table, values = full_run["table"], full_run["values"]
+    acc = table["cifar100_test_v1_0"]
+    params = table.n_conv3x3 * 243_040 + table.n_conv1x1 * 28_000
+    kappa = np.where(np.arange(N) % 997 == 0, np.nan, values["ntk"])
+    picks = []
+    for seed in range(1, 6):
+        sample = random.Random(seed).sample(range(N), 100)
+        ok = [i for i in sample if not np.isnan(kappa[i])]
+        # 0-based ordinal ranks within the sample, ties by sample order; −κ and #Param both higher-better
+        rank_k = {i: r for r, i in enumerate(sorted(ok, key=lambda i: (-kappa[i], ok.index(i))))}
+        rank_p = {i: r for r, i in enumerate(sorted(sample, key=lambda i: (params[i], sample.index(i))))}
+        total = {i: rank_k[i] + rank_p[i] for i in ok}
+        picks.append(max(ok, key=lambda i: (total[i], -ok.index(i))))
+    entry = full_run["ledger"]["R5/cifar100"]
+    assert entry["details"]["first_10_picks"] == picks
+    assert entry["our_value"]["mean"] == pytest.approx(acc[picks].mean())
+
+
+def test_kendall_claims_equal_scipy_on_the_same_rows(full_run):
+    table, values, ledger = full_run["table"], full_run["values"], full_run["ledger"]
+    ok = np.arange(N) % 997 != 0
+    params = (table.n_conv3x3 * 243_040 + table.n_conv1x1 * 28_000).to_numpy()
+    expected = sps.kendalltau(-values["ntk"][ok], params[ok]).statistic  # NTK oriented as −κ
+    entry = ledger["R13/kappa"]
+    assert entry["our_value"] == pytest.approx(expected, abs=1e-12)
+    assert entry["spec"]["excluded"] == int((~ok).sum())
+    low, high = entry["details"]["ci95"]
+    assert low < entry["our_value"] < high
+    t1 = ledger["T1"]  # raw κ vs C100 test accuracy (TE-NAS prefers v1_0)
+    assert t1["our_value"] == pytest.approx(
+        sps.kendalltau(values["ntk"][ok], table["cifar100_test_v1_0"][ok]).statistic, abs=1e-12)
+    assert t1["our_value"] < 0 and "cifar100_test_v1_0" in t1["spec"]["target"]
+
+
+def test_analyses_and_lookups_are_computed(full_run):
+    ledger, table = full_run["ledger"], full_run["table"]
+    assert set(ledger["T3"]["our_value"]) == {"both selections are rich in conv3x3 (share above the space's)",
+                                              "R favours conv1x1 more than κ", "κ favours skip_connect more than R"}
+    assert set(ledger["T4"]["our_value"]) == {"rank_sum", "kappa", "lr1"}
+    assert ledger["T5"]["verdict"] in ("reproduced", "deviates")
+    assert ledger["T7/optimal/cifar10"]["our_value"] == pytest.approx(table["cifar10_test_v1_0"].max())
+    resnet = nb201.arch_to_index(claims.RESNET_ARCH)
+    assert ledger["T7/resnet/cifar100"]["our_value"] == pytest.approx(table["cifar100_test_v1_0"][resnet])
+    assert ledger["K1"]["verdict"] in ("reproduced", "deviates") and "valid" in ledger["K1"]["spec"]["target"]
+    for part in ("R18/angleloss-best", "R18/lr2-below-random"):
+        assert ledger[part]["verdict"] in ("reproduced", "deviates")
+    assert ledger["T7/naswot/cifar10"]["spec"]["sampler"] == "with-replacement"
+    assert ledger["K2"]["verdict"] == "needs-data" and ledger["R15"]["verdict"] == "needs-training"
+
+
+class LedgerRows(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows, self.images, self._cell, self._row = {}, [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and "data-id" in attrs:
+            self._row = attrs
+            self.rows[attrs["data-id"]] = attrs
+        elif tag == "td" and self._row is not None and attrs.get("class") in ("ours", "paper"):
+            self._cell = attrs["class"]
+        elif tag == "img":
+            self.images.append(attrs["src"])
+
+    def handle_data(self, data):
+        if self._cell:
+            self._row[f"text-{self._cell}"] = self._row.get(f"text-{self._cell}", "") + data
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
+        elif tag == "tr":
+            self._row = None
+
+
+def test_html_report_shows_the_numbers_of_ledger_json(full_run):
+    parser = LedgerRows()
+    parser.feed((full_run["out"] / "report.html").read_text())
+    ledger = full_run["ledger"]
+    assert set(parser.rows) == set(ledger)
+    computed = 0
+    for cid, entry in ledger.items():
+        row = parser.rows[cid]
+        assert json.loads(row["data-our-value"]) == entry["our_value"], cid
+        assert json.loads(row["data-paper-value"]) == entry["paper_value"], cid
+        assert row["data-verdict"] == entry["verdict"]
+        assert row.get("text-ours", "") == render.format_value(entry["our_value"]), cid
+        computed += entry["our_value"] is not None
+    assert computed > 40
+    assert parser.images and all(src.startswith("data:image/png;base64,") for src in parser.images)
+    markdown = (full_run["out"] / "report.md").read_text()
+    assert render.format_value(ledger["R1/cifar10"]["our_value"]) in markdown
+
+
+def test_every_report_table_states_target_arch_set_and_exclusions(full_run):
+    keys = {t.key for t in full_run["report"].tables}
+    assert {"space-classes", "revisit-groups", "revisit-fig1", "tenas-composition"} <= keys
+    for table in full_run["report"].tables:
+        assert table.target and table.arch_set and table.excluded >= 0
+    html = (full_run["out"] / "report.html").read_text()
+    assert html.count("Failed rows excluded:") == len(full_run["report"].tables)
+
+
+def test_partial_or_synthetic_results_make_claims_indicative(tmp_path, monkeypatch):
+    write_fake_data_dir(tmp_path / "data")
+    write_fake_results(tmp_path / "results", archs_subset=range(0, N, 3), data_source="synthetic(n=64)")
+    monkeypatch.setattr(rp, "synthetic_demo", no_demo)
+    report, _ = rp.run(tmp_path / "out", data_dir=tmp_path / "data", results_dir=tmp_path / "results",
+                       paper="TE-NAS", quick=True)
+    entries = {e["id"]: e for e in report.ledger}
+    assert entries["T1"]["verdict"] == "indicative"
+    assert "synthetic" in entries["T1"]["explanation"] and "covers 5,209 of 15,625" in entries["T1"]["explanation"]
+    assert entries["T7/optimal/cifar10"]["verdict"] in ("reproduced", "deviates")  # ground truth only
+    assert all(e["paper"] == "TE-NAS" for e in report.ledger)
+
+
+def test_without_inputs_everything_missing_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("ZCBENCH_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rp, "synthetic_demo", no_demo)
+    report, summary = rp.run(tmp_path / "out", quick=True)
+    entries = {e["id"]: e for e in report.ledger}
+    assert entries["R1/cifar10"]["verdict"] == "needs-data"
+    assert "NB201 ground truth not found" in entries["R1/cifar10"]["enable"]
+    assert entries["R13/lr1"]["verdict"] == "needs-results" and "'lr1'" in entries["R13/lr1"]["enable"]
+    assert entries["E1"]["verdict"] == "reproduced" and entries["E1"]["our_value"]["DARTS"] == "-7/15"
+    assert entries["R11"]["verdict"] == "deviates"
+    assert any("LR1 NB101 mean: Tab. 1 91.6 vs Tab. 5 91.98" in m for m in entries["R11"]["our_value"])
+    assert "needs-data" in summary and (tmp_path / "out" / "report.html").is_file()
+
+
+def test_attainable_kendall_values_for_six_items_are_odd_fifteenths():
+    values = rp.attainable_kendall(6)
+    assert len(values) == 16 and all(round(v * 15) % 2 == 1 for v in values)
+
+
+def test_cli_reproduce_prints_a_one_line_summary(tmp_path, monkeypatch, capsys):
+    from zcbench.cli import main
+
+    monkeypatch.delenv("ZCBENCH_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rp, "synthetic_demo", no_demo)
+    assert main(["reproduce", "--paper", "EnTranNAS", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("zcbench reproduce: 4 ledger entries")
+    assert main(["reproduce", "--paper", "nope", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_shared_data_reproduces_ground_truth_claims(shared_data, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rp, "synthetic_demo", no_demo)
+    report, _ = rp.run(tmp_path / "out", data_dir=shared_data, quick=True)
+    entries = {e["id"]: e for e in report.ledger}
+    for cid in ("R1/cifar10", "R1/cifar100", "R1/imagenet16", "T7/optimal/cifar10", "T7/optimal/cifar100",
+                "T7/optimal/imagenet16", "T7/resnet/cifar10", "T7/resnet/cifar100", "T7/resnet/imagenet16", "E1"):
+        assert entries[cid]["verdict"] == "reproduced", (cid, entries[cid]["our_value"], entries[cid]["explanation"])
+    groups = next(t for t in report.tables if t.key == "revisit-groups").frame
+    assert groups["missing"].sum() == 36
+
+
+@pytest.mark.slow
+def test_quick_run_without_data_includes_the_synthetic_demo(tmp_path, monkeypatch):
+    monkeypatch.delenv("ZCBENCH_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    report, _ = rp.run(tmp_path / "out", quick=True)
+    demo = next(t for t in report.tables if t.key == "demo-tau").frame
+    assert set(demo["proxy"]) == set(REGISTRY.names())
+    assert demo.set_index("proxy").loc["params", "kendall_tau_with_params"] == pytest.approx(1.0)
