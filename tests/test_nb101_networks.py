@@ -22,6 +22,7 @@ from spaces.nb101_networks import (
 from spaces.nb201_networks import NetOutput
 
 C3, C1, MP = nb101.OPS
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 def numel_on_meta(arch, **kwargs) -> int:
