@@ -26,7 +26,8 @@ import pandas as pd
 from reports import claims as ledger
 from reports import groups as groups_mod
 from reports import plots, render, stats, tenas
-from reports.results import ProxyScores, load_results, proxy_scores
+from reports.correlations import correlation_table
+from reports.results import ProxyScores, available, load_results, proxy_scores
 from reports.search import RankSum, Score, group_experiment, random_search, summarize
 from reports.tables import NO_TARGET, ReportTable
 from spaces import nb201
@@ -151,15 +152,19 @@ def target(inputs: Inputs, paper: str, dataset: str, split: str = "test"):
 
 def scores(inputs: Inputs, role: str, dataset: str) -> ProxyScores:
     name = ledger.PROXY_NAMES[role]
-    key = ("scores", name, dataset)
-    if key not in inputs.cache:
-        inputs.cache[key] = proxy_scores(inputs.results, name, dataset) if not inputs.results.empty else None
-    found = inputs.cache[key]
+    found = cached_scores(inputs, name, dataset)
     if found is None or found.values.empty:
         where = f" under {inputs.results_dir}" if inputs.results_dir else " (no --results directory given)"
         raise Missing("needs-results", f"a sweep of proxy '{name}' on {dataset} over all {FULL_SPACE:,} NB201 archs "
                                        f"(results/<sweep>/merged.parquet){where}")
     return found
+
+
+def cached_scores(inputs: Inputs, name: str, dataset: str) -> ProxyScores | None:
+    key = ("scores", name, dataset)
+    if key not in inputs.cache:
+        inputs.cache[key] = proxy_scores(inputs.results, name, dataset) if not inputs.results.empty else None
+    return inputs.cache[key]
 
 
 def oriented(name: str, values: pd.Series) -> pd.Series:
@@ -649,6 +654,60 @@ def groups_section(inputs: Inputs) -> list[ReportTable]:
                               "authors' file: none has a conv on a live input→output route")]
 
 
+def correlation_section(inputs: Inputs) -> list[ReportTable]:
+    """Agreement of every registered proxy with results with test accuracy, per dataset, over all
+    scored archs and over the isomorphism representatives."""
+    from proxies.registry import REGISTRY
+
+    if inputs.truth is None or inputs.results.empty:
+        return []
+    found = available(inputs.results)
+    tables = []
+    for dataset in ledger.NB201_DATASETS:
+        names = [n for n in dict.fromkeys(found.loc[found["dataset"] == dataset, "proxy"]) if n in REGISTRY]
+        if not names:
+            continue
+        try:
+            spec, acc, note = target(inputs, "TE-NAS", dataset)
+        except Missing:
+            continue
+        all_scores = {n: cached_scores(inputs, n, dataset) for n in names}
+        oriented_scores = {n: oriented(n, s.values) for n, s in all_scores.items()}
+        failed = {n: s.failed for n, s in all_scores.items()}
+        params = space_table()[f"params_{dataset}"]
+        for arch_set in (groups_mod.all_archs(), groups_mod.iso_representatives()):
+            tables.append(correlation_table(
+                f"correlations-{dataset}-{arch_set.name}", f"Proxy vs test accuracy, {dataset}, {arch_set.name}",
+                oriented_scores, acc, params, spec.describe() + (f" ({note})" if note else ""), arch_set, failed))
+    return tables
+
+
+def revisit_table5(entries: list[dict]) -> list[ReportTable]:
+    """Revisit Tab. 5 (NB201 columns) side by side with ours, for the rows we could compute."""
+    rows = []
+    for method, (cid, _) in ledger.REVISIT_RS.items():
+        cells = {e["id"].split("/")[1]: e for e in entries if e["claim"] == cid and not e["id"].endswith("nb101")}
+        if not any(e["our_value"] is not None for e in cells.values()):
+            continue
+        row = {"method": method}
+        for ds in ledger.NB201_DATASETS:
+            if ds in cells:
+                row[f"{ledger.SHORT[ds]} paper"] = render.format_value(cells[ds]["paper_value"])
+                row[f"{ledger.SHORT[ds]} ours"] = render.format_value(cells[ds]["our_value"])
+                row[f"{ledger.SHORT[ds]} verdict"] = cells[ds]["verdict"]
+        rows.append(row)
+    if not rows:
+        return []
+    targets = sorted({e["spec"]["target"] for e in entries if e["claim"].startswith("R") and e["spec"].get("rule")})
+    return [ReportTable("revisit-table5", "Revisit Tab. 5, NB201 columns: random search N=100 × 5 (paper vs ours)",
+                        pd.DataFrame(rows), "; ".join(targets), f"all {FULL_SPACE:,} NB201 archs (or those with "
+                        "results, see the ledger)", sum(e["spec"].get("excluded", 0) for e in entries
+                                                        if e["spec"].get("rule")), RS_METHOD_SHORT)]
+
+
+RS_METHOD_SHORT = "mean (std) of 5 runs, seeds 1–5; argmax = first in sample order; see the ledger for details"
+
+
 DEMO_SIZES = {  # cost class → (archs in --quick, archs otherwise)
     "parameter-free": (32, 128), "forward": (12, 48), "backward": (12, 48), "per-sample-backward": (6, 32),
     "short-train": (4, 24)}
@@ -721,7 +780,7 @@ def run(out_dir, data_dir=None, results_dir=None, paper=None, quick=False, seed=
     inputs = load_inputs(data_dir, results_dir, quick, seed)
     entries = [evaluate(claim, inputs) for claim in selected]
     tables, figures = space_section()
-    tables += groups_section(inputs)
+    tables += groups_section(inputs) + revisit_table5(entries) + correlation_section(inputs)
     if inputs.revisit_groups is not None and inputs.truth is not None and "fig1" not in inputs.cache:
         try:
             revisit_group_experiment(inputs)

@@ -128,7 +128,10 @@ def partial_correlation(x, y, z, method: str = "kendall") -> float:
     if method not in ("pearson", "kendall"):
         raise ValueError(f"unknown partial correlation {method!r}; choose kendall, spearman or pearson")
     rxy, rxz, ryz = (correlation(a, b, method) for a, b in ((x, y), (x, z), (y, z)))
-    return float((rxy - rxz * ryz) / np.sqrt((1 - rxz ** 2) * (1 - ryz ** 2)))
+    denominator = (1 - rxz ** 2) * (1 - ryz ** 2)
+    if not denominator > 0:  # x or y is a monotone function of z (or constant): nothing is left
+        return float("nan")
+    return float((rxy - rxz * ryz) / np.sqrt(denominator))
 
 
 def grouped_correlation(x, y, groups, method: str = "kendall", min_size: int = 3) -> pd.DataFrame:

@@ -43,7 +43,7 @@ def write_fake_data_dir(root):
     return table
 
 
-def write_fake_results(root, archs_subset=None, data_source="dataset files"):
+def write_fake_results(root, archs_subset=None, data_source="dataset files", proxies=None):
     """A merged sweep table with every proxy the claims use, on all three datasets."""
     _, n3, n1, base, rng = fake_space(1)
     idx = np.arange(N) if archs_subset is None else np.asarray(archs_subset)
@@ -58,6 +58,8 @@ def write_fake_results(root, archs_subset=None, data_source="dataset files"):
     }
     frames = []
     for proxy, v in values.items():
+        if proxies is not None and proxy not in proxies:
+            continue
         for dataset in ("cifar10", "cifar100", "imagenet16"):
             status = np.where(np.arange(N) % 997 == 0, "error:RuntimeError: boom", "ok")
             value = np.where(status == "ok", v, np.nan)
@@ -83,6 +85,8 @@ def full_run(tmp_path_factory):
     values = write_fake_results(root / "results")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rp, "synthetic_demo", no_demo)
+        mp.setattr(rp.Inputs, "bootstrap_reps", 20)  # fewer repetitions: this checks plumbing, not precision
+        mp.setattr(rp.Inputs, "expectation_runs", 10)
         mp.delenv("ZCBENCH_DATA", raising=False)
         report, summary = rp.run(root / "out", data_dir=root / "data", results_dir=root / "results", quick=True)
     return {"report": report, "summary": summary, "out": root / "out", "table": table, "values": values,
@@ -213,7 +217,11 @@ def test_html_report_shows_the_numbers_of_ledger_json(full_run):
 
 def test_every_report_table_states_target_arch_set_and_exclusions(full_run):
     keys = {t.key for t in full_run["report"].tables}
-    assert {"space-classes", "revisit-groups", "revisit-fig1", "tenas-composition"} <= keys
+    assert {"space-classes", "revisit-groups", "revisit-fig1", "tenas-composition", "revisit-table5",
+            "correlations-cifar100-all", "correlations-imagenet16-iso-representatives"} <= keys
+    iso = next(t for t in full_run["report"].tables if t.key == "correlations-cifar10-iso-representatives")
+    assert iso.arch_set.startswith("iso-representatives (6,466 archs")
+    assert set(iso.frame["proxy"]) == set(full_run["values"])
     for table in full_run["report"].tables:
         assert table.target and table.arch_set and table.excluded >= 0
     html = (full_run["out"] / "report.html").read_text()
@@ -222,7 +230,8 @@ def test_every_report_table_states_target_arch_set_and_exclusions(full_run):
 
 def test_partial_or_synthetic_results_make_claims_indicative(tmp_path, monkeypatch):
     write_fake_data_dir(tmp_path / "data")
-    write_fake_results(tmp_path / "results", archs_subset=range(0, N, 3), data_source="synthetic(n=64)")
+    write_fake_results(tmp_path / "results", archs_subset=range(0, N, 3), data_source="synthetic(n=64)",
+                       proxies=("ntk",))
     monkeypatch.setattr(rp, "synthetic_demo", no_demo)
     report, _ = rp.run(tmp_path / "out", data_dir=tmp_path / "data", results_dir=tmp_path / "results",
                        paper="TE-NAS", quick=True)
