@@ -190,7 +190,7 @@ def test_image_folder_is_read_and_announced(capsys, fake_registry, tmp_path):
             Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / label / f"{i}.png")
     assert len(image_files.load_image_folder(str(tmp_path))) == 6
     code, rows, err = score(capsys, "--arch", "0", "--proxy", "image_mean", "--images", str(tmp_path))
-    assert code == 0 and str(tmp_path) in err and "6 images" in err
+    assert code == 0 and str(tmp_path) in err and "6 8x8 images (2 classes" in err
     assert rows[0]["diagnostics"]["n_images"] == 6 and rows[0]["diagnostics"]["image_size"] == 8
 
 

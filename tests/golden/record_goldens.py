@@ -1,0 +1,396 @@
+"""Record golden values: every registered proxy × preset on 20 NB201 cells, tiny networks, synthetic images.
+
+    python tests/golden/record_goldens.py [--proxy NAME ...]
+
+Writes `tests/golden/<proxy>_<setting>.json`: the tiny settings (tests/golden/tiny.py), the images and
+seed, the comparison rule `tests/test_goldens.py` applies, and one value + status per cell. Before
+writing, the values are checked ONCE against an independent computation (numpy, float64, written
+here without the proxy's helpers) on the exact network and inputs the proxy used — captured by
+wrapping the proxy's pure score function — and the outcome goes into the file's header:
+
+* ntk — Θ from B explicit per-sample backward passes (zero grads, forward the batch, backward the
+  sample's summed logits), G in float64, numpy eigvalsh → mean κ over repeats;
+* naswot — binary codes of the hooked ReLU inputs, K = Σ [c cᵀ + (1−c)(1−c)ᵀ] (Hamming form) in
+  numpy float64, numpy slogdet;
+* naswot_v1 — numpy corrcoef and eigvalsh of the captured input Jacobian, the v1 formula;
+* lr1 — own forward hooks on nn.ReLU (4-D inputs), numpy unique rows of the sign patterns;
+* mgm — the authors' per-sample loop (batch-1 CE backward), entry walk, and the numpy centred-halves
+  or Gram-mean formula;
+* params — parameters counted on the built C=16, N=5 network; flops — closed form per conv/linear;
+* angle / angle_feat / loss — no independent computation (stated in the header).
+Record only proxies whose own tests pass; re-record after an intended change of a proxy.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import dataclasses
+import json
+import math
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # `golden.tiny` as the tests import it
+
+from golden.tiny import IMAGE_SIZE, NUM_CLASSES, NUM_IMAGES, tiny_images, tiny_settings
+
+from benchmarks.provenance import run_provenance
+from proxies.registry import REGISTRY, settings_dict, settings_hash
+from spaces import nb201
+from spaces.nb201_networks import build_network
+
+SEED = 0
+IMAGE_SEED = 0
+DATASET = "cifar10"
+CELL_SAMPLE_SEED = 2024
+DEAD_CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+CONV_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+SKIP_CELL = "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|"
+
+# Comparison rule per proxy: None = bit-exact; else relative tolerance (absolute floor in ATOL).
+# Integer-valued or closed-form proxies are exact; float32 gradient/eigen pipelines get a tolerance
+# that covers re-association of float32 sums across CPUs and BLAS builds.
+RTOL = {"params": None, "flops": None, "lr1": None, "naswot": 1e-9, "naswot_v1": 1e-5, "ntk": 1e-3,
+        "mgm": 5e-3, "angle": 1e-4, "angle_feat": 1e-4, "loss": 1e-4}
+DEFAULT_RTOL = 1e-4
+ATOL = {"mgm": 1e-10}
+MGM_NEGLIGIBLE = 1e-10
+
+
+def golden_cells() -> list[int]:
+    """20 cells: 17 seeded at random plus a dead cell, an all-conv3x3 cell and a skip-only path."""
+    fixed = [nb201.arch_to_index(c) for c in (DEAD_CELL, CONV_CELL, SKIP_CELL)]
+    rng = np.random.default_rng(CELL_SAMPLE_SEED)
+    sample = [int(i) for i in rng.choice(nb201.NUM_ARCHS, size=40, replace=False) if int(i) not in fixed]
+    return fixed + sample[:17]
+
+
+def encode(value: float):
+    """JSON-safe float: non-finite values as strings (repr keeps finite floats bit-exact)."""
+    return value if math.isfinite(value) else repr(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Capturing what the proxy computed on
+
+@contextlib.contextmanager
+def capture(module, function_name: str):
+    """Wrap `module.function_name` to record deep copies of its arguments (before the call) and results."""
+    original = getattr(module, function_name)
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        snapshot = copy.deepcopy((args, kwargs))
+        result = original(*args, **kwargs)
+        calls.append((snapshot, result))
+        return result
+
+    setattr(module, function_name, wrapper)
+    try:
+        yield calls
+    finally:
+        setattr(module, function_name, original)
+
+
+def score(spec, settings, index, images):
+    return spec.score(index, data=images, settings=settings, seed=SEED, dataset=DATASET)
+
+
+def rel_diff(a: float, b: float) -> float:
+    if a == b:
+        return 0.0
+    return abs(a - b) / max(abs(a), abs(b))
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent computations
+
+def independent_kappa(network: nn.Module, images: torch.Tensor, settings) -> float:
+    """κ from an explicitly built per-sample gradient matrix, float64 numpy eigen-solve."""
+    net = copy.deepcopy(network)
+    weights = [p for name, p in net.named_parameters() if settings.param_name_contains in name and p.requires_grad]
+    rows = []
+    for n in range(images.shape[0]):
+        net.zero_grad(set_to_none=True)
+        getattr(net(images), settings.output)[n].sum().backward()
+        rows.append(np.concatenate([p.grad.double().numpy().ravel() for p in weights if p.grad is not None]))
+    G = np.stack(rows)
+    eigenvalues = np.linalg.eigvalsh(G @ G.T)
+    return float(eigenvalues[-1] / eigenvalues[0])
+
+
+def check_ntk(spec, settings, cells, images) -> dict:
+    import proxies.ntk as module
+
+    diffs = []
+    for index in cells:
+        with capture(module, "ntk_condition_number") as calls:
+            result = score(spec, settings, index, images)
+        if not result.ok or result.diagnostics["nan_rule_fired"]:
+            continue  # flagged (inf/nan) or the authors' NaN → 1e5 rule: no κ to compare
+        kappas = [independent_kappa(args[0], args[1], args[2]) for (args, _), _ in calls]
+        diffs.append(rel_diff(float(np.mean(kappas)), result.value))
+    return {"method": "Θ = G Gᵀ with G from one explicit backward per sample (zero grads, forward the batch, "
+                      "backward that sample's summed logits), float64, numpy.linalg.eigvalsh; κ = λmax/λmin, "
+                      "mean over repeats",
+            "cells_compared": len(diffs), "max_rel_diff": max(diffs, default=math.nan), "tolerance": 1e-2,
+            "note": "the code preset eigen-solves Θ in float32, so agreement is to float32 accuracy of λmin"}
+
+
+def independent_naswot(network: nn.Module, images: torch.Tensor, selection: str) -> tuple[float, int]:
+    """(log|det K|, rank) from numpy binary codes of the selected modules' inputs, Hamming form."""
+    net = copy.deepcopy(network)
+    codes = []
+    wanted = (lambda m: "ReLU" in type(m).__name__) if selection == "class_name" else \
+        (lambda m: isinstance(m, nn.ReLU))
+    handles = [m.register_forward_hook(lambda _m, inp, _out: codes.append(inp[0].detach().flatten(1).numpy() > 0))
+               for m in net.modules() if wanted(m)]
+    with torch.no_grad():
+        net(images)
+    for h in handles:
+        h.remove()
+    K = np.zeros((images.shape[0],) * 2)
+    for c in codes:
+        c = c.astype(np.float64)
+        K += c @ c.T + (1 - c) @ (1 - c).T
+    return float(np.linalg.slogdet(K)[1]), int(np.linalg.matrix_rank(K))
+
+
+def check_naswot(spec, settings, cells, images) -> dict:
+    import proxies.naswot as module
+
+    diffs, status_agree = [], 0
+    for index in cells:
+        with capture(module, "naswot_logdet") as calls:
+            result = score(spec, settings, index, images)
+        repeats = [independent_naswot(args[0], args[1], args[4]) for (args, _), _ in calls]
+        singular = any(rank < len(args[1]) for (_, rank), ((args, _), _) in zip(repeats, calls))
+        status_agree += singular == (result.status == "singular")
+        if result.ok:
+            diffs.append(rel_diff(float(np.mean([logdet for logdet, _ in repeats])), result.value))
+    return {"method": "binary codes of the inputs of the selected ReLU modules (numpy), "
+                      "K = Σ [c cᵀ + (1−c)(1−c)ᵀ] in float64, numpy.linalg.slogdet; singular ⇔ numpy rank < B",
+            "cells_compared": len(diffs), "max_rel_diff": max(diffs, default=math.nan), "tolerance": 1e-9,
+            "singular_status_agrees": f"{status_agree}/{len(cells)}"}
+
+
+def check_naswot_v1(spec, settings, cells, images) -> dict:
+    import proxies.naswot as module
+
+    diffs = []
+    for index in cells:
+        with capture(module, "jacobian_covariance_score") as calls:
+            result = score(spec, settings, index, images)
+        if not result.ok:
+            continue
+        (args, _), _ = calls[0]
+        J, k = args[0].double().numpy(), args[1]
+        v = np.linalg.eigvalsh(np.corrcoef(J))
+        diffs.append(rel_diff(float(-np.sum(np.log(v + k) + 1.0 / (v + k))), result.value))
+    return {"method": "numpy corrcoef of the captured input-Jacobian rows, numpy eigvalsh, "
+                      "−Σ[log(v+k) + 1/(v+k)] in float64 (the Jacobian itself is the proxy's)",
+            "cells_compared": len(diffs), "max_rel_diff": max(diffs, default=math.nan), "tolerance": 1e-8}
+
+
+def independent_lr1(network: nn.Module, batches, train_mode: bool) -> int:
+    net = copy.deepcopy(network).train(train_mode)
+    patterns = []
+    per_call = []
+
+    def record_sign(_module, inputs, output):
+        if inputs[0].dim() == 4:
+            per_call.append(output.flatten(1).numpy() > 0)
+
+    handles = [m.register_forward_hook(record_sign) for m in net.modules() if isinstance(m, nn.ReLU)]
+    for batch in batches:
+        per_call.clear()
+        with torch.no_grad():
+            net(batch)
+        patterns.append(np.concatenate(per_call, axis=1))
+    for h in handles:
+        h.remove()
+    return len(np.unique(np.concatenate(patterns), axis=0))
+
+
+def check_lr1(spec, settings, cells, images) -> dict:
+    import proxies.linear_regions as module
+
+    mismatches, compared = 0, 0
+    for index in cells:
+        with capture(module, "count_linear_regions") as calls:
+            result = score(spec, settings, index, images)
+        counts = [independent_lr1(args[0], args[1], args[2].train_mode) for (args, _), _ in calls]
+        compared += 1
+        mismatches += counts != result.diagnostics["counts"]
+    return {"method": "own forward hooks on nn.ReLU (4-D inputs), sign patterns concatenated in call order, "
+                      "numpy.unique(axis=0) row count per repeat, compared with the proxy's per-repeat counts",
+            "cells_compared": compared, "mismatches": mismatches, "max_rel_diff": 0.0 if not mismatches else 1.0,
+            "tolerance": 0.0}
+
+
+def independent_mgm(network, images, labels, settings, rng) -> float:
+    """The authors' loop and formula, in numpy float64."""
+    net = copy.deepcopy(network).train()
+    per_sample, chosen = [], None
+    for x, y in zip(images, labels):
+        net.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(net(x[None]).logits, y[None]).backward()
+        grads = [(name, p.grad.double().numpy().ravel()) for name, p in net.named_parameters() if p.grad is not None]
+        if chosen is None:
+            chosen = []
+            for name, g in grads:
+                if settings.max_tensors is not None and len(chosen) == settings.max_tensors:
+                    break
+                if g.size >= settings.min_elements:
+                    entries = (np.arange(settings.entries) if settings.entry_selection == "first"
+                               else rng.choice(g.size, size=settings.entries, replace=False))
+                    chosen.append((name, entries))
+        lookup = dict(grads)
+        per_sample.append([lookup[name][entries] for name, entries in chosen])
+    g = np.asarray(per_sample)  # (samples, tensors, entries)
+    n = g.shape[0]
+    per_tensor = []
+    for t in range(g.shape[1]):
+        if settings.estimator == "centred_halves":
+            a, b = g[: n // 2, t, :], g[n // 2:, t, :]
+            total = sum(float(np.dot(a[:, e] - a[:, e].mean(), b[:, e] - b[:, e].mean()))
+                        for e in range(g.shape[2]))
+            per_tensor.append(total / settings.halves_divisor)
+        else:
+            per_tensor.append(sum(float(np.dot(g[i, t], g[j, t])) for i in range(n) for j in range(n)) / n ** 2)
+    return float(np.sum(per_tensor) if settings.aggregate == "sum" else np.mean(per_tensor))
+
+
+def check_mgm(spec, settings, cells, images) -> dict:
+    """At the golden's float32 settings (agreement to float32 rounding, amplified by the centring's
+    cancellation) and again with the proxy in float64 (agreement to float64 rounding)."""
+    import proxies.mgm as module
+
+    def max_diff(mgm_settings):
+        diffs = []
+        for index in cells:
+            with capture(module, "mgm") as calls:
+                result = score(spec, mgm_settings, index, images)
+            (args, _), _ = calls[0]
+            independent = independent_mgm(*args)
+            if max(abs(independent), abs(result.value)) > MGM_NEGLIGIBLE:
+                diffs.append(rel_diff(independent, result.value))
+        return max(diffs), len(diffs)
+
+    float32_diff, compared = max_diff(settings)
+    float64_diff, _ = max_diff(dataclasses.replace(settings, dtype="float64"))
+    return {"method": "the authors' loop (each sample alone, CE backward, registration-order walk of the "
+                      "gradients, the captured entry RNG) and the centred-halves / Gram-mean formula written out "
+                      "in numpy float64",
+            "cells_compared": compared, "max_rel_diff": float32_diff, "tolerance": 5e-3,
+            "max_rel_diff_proxy_in_float64": float64_diff,
+            "note": f"cells with |MGM| ≤ {MGM_NEGLIGIBLE} (dead cells: zero or round-off gradients) are not compared"}
+
+
+def check_params(spec, settings, cells, images) -> dict:
+    diffs = []
+    for index in cells:
+        result = score(spec, settings, index, images)
+        classes = result.diagnostics["num_classes"]
+        counted = sum(p.numel() for p in build_network(nb201.index_to_arch(index), num_classes=classes).parameters())
+        diffs.append(rel_diff(counted / 1e6 if settings.unit == "millions" else counted, result.value))
+    return {"method": "sum of parameter numels of the built C=16, N=5 network (spaces.nb201_networks)",
+            "cells_compared": len(diffs), "max_rel_diff": max(diffs), "tolerance": 0.0}
+
+
+def closed_form_mflops(arch, size: int, classes: int, channels: int = 16, cells: int = 5) -> float:
+    """Conv: H·W·C_out·C_in·k² per conv at its output size; Linear: in·out + out (bias)."""
+    total = size * size * channels * 3 * 9  # stem
+    for stage in range(3):
+        width, hw = channels * 2 ** stage, size // 2 ** stage
+        if stage:
+            half = width // 2
+            total += hw * hw * width * half * 9 + hw * hw * width * width * 9 + hw * hw * width * half
+        convs = {"nor_conv_3x3": 9, "nor_conv_1x1": 1}
+        total += cells * sum(hw * hw * width * width * convs.get(op, 0) for op in arch.ops)
+    width = channels * 4
+    return (total + width * classes + classes) / 1e6
+
+
+def check_flops(spec, settings, cells, images) -> dict:
+    diffs = []
+    for index in cells:
+        result = score(spec, settings, index, images)
+        d = result.diagnostics
+        diffs.append(rel_diff(closed_form_mflops(nb201.index_to_arch(index), d["input_size"], d["num_classes"]),
+                              result.value))
+    return {"method": "closed form: Σ H·W·C_out·C_in·k² over stem, cell and reduction convs + classifier "
+                      "in·out + out", "cells_compared": len(diffs), "max_rel_diff": max(diffs), "tolerance": 1e-12}
+
+
+def not_checked(spec, settings, cells, images) -> dict:
+    return {"method": "none: no independent computation of the short-training proxies was written",
+            "cells_compared": 0, "max_rel_diff": None, "tolerance": None}
+
+
+CHECKS = {"ntk": check_ntk, "naswot": check_naswot, "naswot_v1": check_naswot_v1, "lr1": check_lr1,
+          "mgm": check_mgm, "params": check_params, "flops": check_flops}
+
+
+def record(name: str, preset: str, cells: list[int], images) -> Path | None:
+    spec = REGISTRY.get(name)
+    settings, why_not = tiny_settings(spec, preset)
+    if settings is None:
+        print(f"skip {name}/{preset}: {why_not}")
+        return None
+    check = CHECKS.get(name, not_checked)(spec, settings, cells, images)
+    tolerance = check["tolerance"]
+    check["passed"] = (check["cells_compared"] == 0 or (tolerance is not None and check["max_rel_diff"] <= tolerance))
+    if check["cells_compared"] and not check["passed"]:
+        raise SystemExit(f"{name}/{preset}: independent check FAILED: {check}")
+    rows = []
+    for index in cells:
+        result = score(spec, settings, index, images)
+        if result.status.startswith("error:"):
+            raise SystemExit(f"{name}/{preset} cell {index}: {result.status}")
+        rows.append({"index": index, "arch": str(nb201.index_to_arch(index)), "value": encode(result.value),
+                     "status": result.status})
+    rtol = RTOL.get(name, DEFAULT_RTOL)
+    golden = {
+        "proxy": name, "version": spec.version, "setting": preset,
+        "settings": settings_dict(settings), "settings_hash": settings_hash(settings),
+        "dataset": DATASET, "seed": SEED,
+        "images": {"kind": "synthetic", "n": NUM_IMAGES, "size": IMAGE_SIZE, "num_classes": NUM_CLASSES,
+                   "seed": IMAGE_SEED},
+        "comparison": {"exact": rtol is None, "rtol": rtol, "atol": ATOL.get(name, 0.0),
+                       "statuses": "must be equal"},
+        "independent_check": check,
+        "recorded": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     "torch": torch.__version__, "numpy": np.__version__,
+                     "git_commit": run_provenance()["git_commit"], "device": "cpu",
+                     "torch_threads": torch.get_num_threads()},
+        "cells": rows,
+    }
+    path = HERE / f"{name}_{preset}.json"
+    path.write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {path.name}: check {check['method'][:60]}… max rel diff {check['max_rel_diff']}")
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--proxy", action="append", default=None, help="proxy name (repeatable; default all)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    images = tiny_images(IMAGE_SEED)
+    cells = golden_cells()
+    for name in args.proxy or REGISTRY.names():
+        for preset in REGISTRY.get(name).presets:
+            record(name, preset, cells, images)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
