@@ -121,7 +121,7 @@ def _revisit_claims() -> list[Claim]:
             out.append(Claim(f"{cid}/{column}", cid, "Revisit", "Tab. 5", setting, ms(mean, std), RS_METHOD_NOTE,
                              "random_search", "2se", {"method": method, "dataset": column}, training=training))
     out.append(Claim("R11", "R11", "Revisit", "Tab. 1 vs Tab. 5", "Tab. 1 repeats Tab. 5 rounded to 1 decimal",
-                     {m: [list(c) if c else None for c in cells] for m, cells in REVISIT_TABLE1.items()},
+                     {m: [ms(*c) if c else None for c in cells] for m, cells in REVISIT_TABLE1.items()},
                      "check every Tab. 1 cell equals the Tab. 5 cell rounded to 1 decimal (±0.05)",
                      "table_consistency"))
     for proxy, value in (("lr1", 0.46), ("kappa", 0.36), ("lr2", 0.62)):

@@ -51,6 +51,8 @@ def correlation_table(key: str, title: str, scores: dict[str, pd.Series], truth:
         row["excluded"] += failed.get(name, 0)
         rows.append(row)
     frame = pd.DataFrame(rows)
-    return ReportTable(key, title, frame.round(4), target, arch_set.describe(), int(frame["excluded"].sum()),
+    return ReportTable(key, title, frame.round(4), target,
+                       f"{arch_set.describe()}; rows with a score per proxy in column `archs`",
+                       int(frame["excluded"].sum()),
                        "scores oriented higher-is-better; partial τ controls for #Param; within-class τ is the "
                        "size-weighted mean over the same-#Param classes; best_rank = 1 is the best arch of the set")

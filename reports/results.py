@@ -68,6 +68,7 @@ class ProxyScores:
     proxy: str
     dataset: str
     values: pd.Series  # index: NB201 index (int)
+    archs: pd.Index  # every arch with a row for these settings, usable or failed
     failed: int  # archs with rows but no usable (ok / ±inf) value
     statuses: dict  # status → row count, all rows of the chosen settings
     provenance: dict = field(default_factory=dict)
@@ -119,7 +120,7 @@ def proxy_scores(results: pd.DataFrame, proxy: str, dataset: str, space: str = "
     usable = rows[rows["status"].isin(["ok", *INFINITE_STATUS])]
     value = usable["status"].map(INFINITE_STATUS).fillna(usable["value"]).astype(np.float64)
     values = value.groupby(usable["arch"].astype(np.int64)).mean().sort_index()
-    archs = rows["arch"].astype(np.int64).unique()
+    archs = pd.Index(np.sort(rows["arch"].astype(np.int64).unique()))
     provenance = {
         "setting": str(rows["setting"].iloc[0]), "settings_hash": chosen,
         "other_settings_hashes": [h for h in hashes.index if h != chosen],
@@ -130,4 +131,4 @@ def proxy_scores(results: pd.DataFrame, proxy: str, dataset: str, space: str = "
     if "settings_json" in rows.columns:
         provenance["settings"] = json.loads(rows["settings_json"].iloc[0])
     statuses = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
-    return ProxyScores(proxy, dataset, values.rename(proxy), len(archs) - len(values), statuses, provenance)
+    return ProxyScores(proxy, dataset, values.rename(proxy), archs, len(archs) - len(values), statuses, provenance)

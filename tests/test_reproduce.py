@@ -240,6 +240,8 @@ def test_partial_or_synthetic_results_make_claims_indicative(tmp_path, monkeypat
     assert "synthetic" in entries["T1"]["explanation"] and "covers 5,209 of 15,625" in entries["T1"]["explanation"]
     assert entries["T7/optimal/cifar10"]["verdict"] in ("reproduced", "deviates")  # ground truth only
     assert all(e["paper"] == "TE-NAS" for e in report.ledger)
+    fig1 = next(t for t in report.tables if t.key == "revisit-fig1")  # partial results: NTK left out, not a crash
+    assert set(fig1.frame["method"]) == {"random"} and "NTK on cifar10 (ntk covers 1,874 of 5,625)" in fig1.notes
 
 
 def test_without_inputs_everything_missing_is_named(tmp_path, monkeypatch):
