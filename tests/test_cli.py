@@ -218,3 +218,26 @@ def test_console_script_exit_code_and_stderr():
     done = subprocess.run([exe, "score", "--arch", "0", "--proxy", "nope_proxy"], check=False,
                           capture_output=True, text=True)
     assert done.returncode == 2 and "unknown proxy 'nope_proxy'" in done.stderr and done.stdout == ""
+
+
+def test_every_registered_proxy_scores_through_the_cli_on_tiny_settings(capsys):
+    """`--proxy all` on the real registry with --set shrinking every network: one ok-or-flagged row each."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        code, rows, err = score(capsys, "--arch", "1234", "--proxy", "all", "--images", "synthetic",
+                                "--set", "channels=4", "--set", "cells=1", "--set", "batch_size=8",
+                                "--set", "samples=4", "--set", "iterations=2", "--set", "images_per_class=2",
+                                "--set", "repeats=1")
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0, [(r["proxy"], r["status"]) for r in rows]
+    assert sorted(r["proxy"] for r in rows) == REGISTRY.names()
+    assert "SYNTHETIC" in err
+    for row in rows:
+        assert not row["status"].startswith("error"), row
+        assert (row["value"] is not None) == (row["status"] not in ("inf", "-inf", "nan", "singular")), row
+        if "channels" in row["settings"]:
+            assert row["settings"]["channels"] == 4
