@@ -179,8 +179,8 @@ def coverage_note(found: list[ProxyScores], universe: int = FULL_SPACE) -> str:
     for f in found:
         if f.synthetic:
             notes.append(f"{f.proxy} was computed on synthetic images")
-        if len(f.values) + f.failed < universe:
-            notes.append(f"{f.proxy} covers {len(f.values) + f.failed:,} of {universe:,} archs")
+        if len(f.archs) < universe:
+            notes.append(f"{f.proxy} covers {len(f.archs):,} of {universe:,} archs")
     return "; ".join(notes)
 
 
@@ -216,12 +216,13 @@ def rs_rule(method: str, dataset: str) -> tuple[object, list[str]]:
 
 
 def score_table(inputs: Inputs, dataset: str, roles: list[str], accuracy: pd.Series):
-    """Table indexed by arch: params_*, accuracy, one column per role (NaN = failed); the found scores."""
+    """Table indexed by arch: params_*, accuracy, one column per role (NaN = failed); the found scores;
+    the archs a search may sample (a ground-truth value and a row for every role)."""
     table = space_table().assign(accuracy=accuracy)
     found = [scores(inputs, role, dataset) for role in roles]
     for role, f in zip(roles, found):
         table[role] = f.values.reindex(table.index)
-    covered = table.index
+    covered = table.index[table["accuracy"].notna()]
     for f in found:
         covered = covered.intersection(f.archs)
     return table, found, covered
@@ -309,7 +310,7 @@ def compute_tau_with_accuracy(claim, inputs: Inputs) -> Outcome:
     per_class = stats.grouped_correlation(raw, acc.loc[keep], params, "kendall")
     result["within_param_class_tau_weighted"] = stats.weighted_mean(per_class["value"], per_class["n"])
     _store_scatter(inputs, claim.id, raw, acc.loc[keep], f"{found.proxy} ({dataset})", spec.column,
-                   f"{claim.id}: {found.proxy} vs test accuracy", logx=found.proxy == "ntk")
+                   f"{claim.id}: {found.proxy} vs test accuracy", logx=role == "kappa")
     return Outcome(result["kendall_tau_b"], f"raw {found.proxy} values; partial τ given #Param "
                    f"{result['partial_tau_given_params']:.3f}" + (f"; {note}" if note else ""),
                    _spec(spec.describe(), f"{len(keep):,} NB201 archs with a finite score", len(keep),
@@ -450,6 +451,9 @@ def revisit_group_experiment(inputs: Inputs) -> pd.DataFrame:
     tables, rules, specs, partial = {}, {"random": None}, [], []
     for dataset in ledger.NB201_DATASETS:
         spec, acc, _ = target(inputs, "Revisit", dataset)
+        if acc.loc[members].isna().any():
+            raise Missing("needs-data", f"{spec.describe()} has no value for {int(acc.loc[members].isna().sum())} "
+                                        "archs of the Revisit groups")
         specs.append(spec.describe())
         table = space_table().assign(accuracy=acc)
         for method in FIG1_METHODS:

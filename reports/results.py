@@ -78,12 +78,6 @@ class ProxyScores:
         """True when any row was computed on synthetic images (not a benchmark result)."""
         return any(str(s).startswith(SYNTHETIC_PREFIX) for s in self.provenance.get("data_source", []))
 
-    def describe(self) -> str:
-        prov = self.provenance
-        return (f"{self.proxy}[{prov.get('setting')}, settings {prov.get('settings_hash')}] on {self.dataset}: "
-                f"{len(self.values):,} archs ({self.failed} failed, excluded), seeds {prov.get('seeds')}, "
-                f"sweeps {', '.join(prov.get('sweeps', []))}")
-
 
 def _preferred_hashes(proxy: str) -> list[str]:
     """Settings hashes of the registry's presets, `code` first (empty for an unregistered proxy)."""

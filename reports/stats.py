@@ -166,10 +166,6 @@ class Interval:
     level: float
     reps: int
 
-    def as_dict(self) -> dict:
-        return {"estimate": self.estimate, "low": self.low, "high": self.high, "level": self.level,
-                "reps": self.reps}
-
 
 def bootstrap_ci(statistic: Callable[..., float], *arrays, reps: int = 1000, level: float = 0.95,
                  seed: int = 0) -> Interval:
