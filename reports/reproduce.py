@@ -11,6 +11,7 @@ figures/*.png. The one-line summary is returned by `reproduce()` and printed by 
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -714,10 +715,10 @@ RS_METHOD_SHORT = "mean (std) of 5 runs, seeds 1–5; argmax = first in sample o
 
 
 DEMO_SIZES = {  # cost class → (archs in --quick, archs otherwise)
-    "parameter-free": (32, 128), "forward": (12, 48), "backward": (12, 48), "per-sample-backward": (6, 32),
-    "short-train": (4, 24)}
+    "parameter-free": (64, 256), "forward": (32, 128), "backward": (32, 128), "per-sample-backward": (16, 64),
+    "short-train": (8, 32)}
 # Settings fields shrunk for the demo wherever a proxy has them: tiny networks, small batches.
-DEMO_OVERRIDES = {"channels": 4, "cells": 1, "batch_size": 16, "batches": 1, "repeats": 1, "samples": 8,
+DEMO_OVERRIDES = {"channels": 4, "cells": 1, "batch_size": 64, "batches": 1, "repeats": 1, "samples": 8,
                   "iterations": 5}
 
 
@@ -772,8 +773,27 @@ def synthetic_demo(inputs: Inputs) -> tuple[list[ReportTable], dict]:
 
 # ------------------------------------------------------------------------------------ driver
 
+@contextlib.contextmanager
+def single_torch_thread():
+    """Run torch single-threaded, then restore: the demo's networks are tiny, and on a shared CPU
+    intra-op threads oversubscribe the cores (measured here: 30 s vs 0.3 s per short-train arch)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def run(out_dir, data_dir=None, results_dir=None, paper=None, quick=False, seed=0) -> tuple[Report, str]:
     """Compute the ledger and write ledger.json, report.md, report.html and figures/ to `out_dir`."""
+    with single_torch_thread():
+        return _run(out_dir, data_dir, results_dir, paper, quick, seed)
+
+
+def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, str]:
     from benchmarks.provenance import run_provenance
 
     started = time.perf_counter()
