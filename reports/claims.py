@@ -37,9 +37,8 @@ PAPERS = {
     "EnTranNAS": "Yang et al., Towards Improving the Consistency, Efficiency, and Flexibility of "
                  "Differentiable NAS (CVPR 2021)",
 }
-# Proxy roles used in the claims → registry names of the proxies that compute them.
-PROXY_NAMES = {"kappa": "ntk", "lr1": "lr1", "lr2": "naswot", "naswot_v1": "naswot_v1", "mgm": "mgm",
-               "angle": "angle", "loss": "loss"}
+# Claims name proxies by their registry names: κ = `ntk`, R = `lr1`, Revisit's LR2 = `naswot`,
+# NASWOT v1 = `naswot_v1`, KNAS MGM = `mgm`, Revisit's angle / loss = `angle` / `loss`.
 # Which benchmark file each paper's code reads, most faithful first (protocols §D.1, §E.11).
 VERSION_PREFERENCE = {"TE-NAS": ("v1_0", "v1_1", "nats"), "KNAS": ("v1_0", "v1_1", "nats"),
                       "Revisit": ("v1_1", "nats", "v1_0")}
@@ -102,9 +101,10 @@ REVISIT_TABLE1 = {  # Table 1 (rounded): method → NB101, C10, C100, IN16 (None
     "LR2": [None, (92.6, 0.9), (69.3, 1.4), (43.3, 2.9)],
 }
 RS_METHOD_NOTE = ("random search N=100 distinct archs (Python random.sample, seeds 1–5) from all 15,625, pick "
-                  "the argmax (first in sample order on ties; rank sums: 0-based within-sample ranks, ties by "
-                  "sample order), report mean (std, ddof=0) of the picks' test accuracy. Combinations other than "
-                  "AngleLoss+#Param are rank(x)+rank(#Param) by analogy (code not released, protocols §A7).")
+                  "the argmax (first in sample order on ties; rank sums from proxies.combinations computed within "
+                  "the sample: 0-based stable ranks, failed rows ranked last), report mean (std, ddof=0) of the "
+                  "picks' test accuracy. Combinations other than AngleLoss+#Param are rank(x)+rank(#Param) by "
+                  "analogy (code not released, protocols §A7).")
 
 
 def _revisit_claims() -> list[Claim]:
@@ -124,19 +124,19 @@ def _revisit_claims() -> list[Claim]:
                      {m: [ms(*c) if c else None for c in cells] for m, cells in REVISIT_TABLE1.items()},
                      "check every Tab. 1 cell equals the Tab. 5 cell rounded to 1 decimal (±0.05)",
                      "table_consistency"))
-    for proxy, value in (("lr1", 0.46), ("kappa", 0.36), ("lr2", 0.62)):
+    for proxy, value in (("lr1", 0.46), ("ntk", 0.36), ("lr2", 0.62)):
         out.append(Claim(f"R12/{proxy}", "R12", "Revisit", "Tab. 2", f"Kendall τ({proxy}, #Param), NB101, 10,000 nets",
                          value, "Kendall τ-b on NB101", "static", verdict="needs-data", enable=NB101_ENABLE))
-    for proxy, value in (("lr1", 0.39), ("kappa", 0.30), ("lr2", 0.56)):
-        out.append(Claim(f"R13/{proxy}", "R13", "Revisit", "Tab. 2",
-                         f"Kendall τ({'−κ' if proxy == 'kappa' else proxy.upper()}, #Param), all 15,625 NB201 nets "
+    for label, proxy, value in (("lr1", "lr1", 0.39), ("ntk", "ntk", 0.30), ("lr2", "naswot", 0.56)):
+        out.append(Claim(f"R13/{label}", "R13", "Revisit", "Tab. 2",
+                         f"Kendall τ({'−κ' if proxy == 'ntk' else label.upper()}, #Param), all 15,625 NB201 nets "
                          "(dataset not stated; C10 used)", value,
                          "Kendall τ-b of the proxy (higher-is-better orientation) with C10 #Param over every arch "
                          "with a finite score, bootstrap 95% CI", "tau_with_params", 0.05,
-                         {"role": proxy, "dataset": "cifar10"}))
+                         {"proxy": proxy, "dataset": "cifar10"}))
     out.append(Claim("R14", "R14", "Revisit", "§3.1", "Kendall τ(LR1, LR2) on NB201 (dataset not stated; C10 used)",
                      0.56, "Kendall τ-b between the two proxies over archs where both are finite",
-                     "tau_between", 0.05, {"roles": ("lr1", "lr2"), "dataset": "cifar10"}))
+                     "tau_between", 0.05, {"proxies": ("lr1", "naswot"), "dataset": "cifar10"}))
     for cid, label, value in (("R15", "diff. #Param", {"theta_feat": 0.37, "theta_pred": -0.50}),
                               ("R16", "same #Param", {"theta_feat": -0.09, "theta_pred": -0.25})):
         out.append(Claim(cid, cid, "Revisit", "Tab. 3", f"Kendall with accuracy, 50 random NB201 nets fully "
@@ -148,7 +148,7 @@ def _revisit_claims() -> list[Claim]:
                          "(evaluated set unstated; all archs, C10 used)", value,
                          "Kendall τ-b with C10 #Param; Loss metric = −loss (higher better); AngleLoss = "
                          "rank(angle)+rank(−loss) over the scored archs", "tau_with_params", 0.05,
-                         {"role": part, "dataset": "cifar10"}, training="short"))
+                         {"proxy": part, "dataset": "cifar10"}, training="short"))
     out.append(Claim("R18/angleloss-best", "R18", "Revisit", "Fig. 1",
                      "8 same-#Param groups × 3 datasets, random search N=100 × 5 inside each group",
                      "AngleLoss beats LR1, LR2, NTK and random in every group",
@@ -191,17 +191,17 @@ def _tenas_claims() -> list[Claim]:
         Claim("T1", "T1", "TE-NAS", "§3.1.1, Fig. 1", "Kendall τ(κ, test accuracy), all NB201 archs "
               "(dataset not stated; C100 preferred, as the code defaults suggest)", -0.42,
               "Kendall τ-b of raw κ (lower is better) with test accuracy over archs with finite κ", "tau_with_accuracy",
-              0.05, {"role": "kappa", "datasets": ("cifar100", "cifar10", "imagenet16")}),
+              0.05, {"proxy": "ntk", "datasets": ("cifar100", "cifar10", "imagenet16")}),
         Claim("T2", "T2", "TE-NAS", "§3.1.2, Fig. 3", "Kendall τ(R, test accuracy), all NB201 archs", 0.5,
               "Kendall τ-b of LR1 with test accuracy", "tau_with_accuracy", 0.05,
-              {"role": "lr1", "datasets": ("cifar100", "cifar10", "imagenet16")}),
+              {"proxy": "lr1", "datasets": ("cifar100", "cifar10", "imagenet16")}),
         Claim("T3", "T3", "TE-NAS", "Fig. 4", "op composition of the top-10% archs by min κ and by max R",
               "both rich in conv3x3; R favours conv1x1; κ favours skip_connect",
               "share of each op on the 6 edges of the top-10% archs vs the whole space", "op_composition",
               params={"datasets": ("cifar100", "cifar10", "imagenet16")}),
         Claim("T4", "T4", "TE-NAS", "App. D.3, Fig. 9", "rank(κ)+rank(R) vs test accuracy",
               "stronger (negative) correlation than κ or R alone",
-              "Kendall τ-b of the rank sum (κ ascending + R descending, average ranks) with accuracy, compared "
+              "Kendall τ-b of the rank sum (κ ascending + R descending, stable ranks) with accuracy, compared "
               "with |τ| of κ and of R", "rank_sum", params={"datasets": ("cifar100", "cifar10", "imagenet16")}),
         Claim("T5", "T5", "TE-NAS", "App. E, Fig. 10", "NB201 train accuracy vs test accuracy",
               "strong correlation", "Kendall τ-b and Pearson r of final train vs test accuracy (C100); "
@@ -247,12 +247,12 @@ def _knas_claims() -> list[Claim]:
     return [
         Claim("K1", "K1", "KNAS", "§1, Fig. 1", "Spearman ρ(MGM, validation accuracy), 200 random NB201 archs, C100",
               0.56, "Spearman ρ on 200 distinct archs (seed 0) with C100 x-valid accuracy", "spearman_sample", 0.1,
-              {"role": "mgm", "dataset": "cifar100", "n": 200, "experiments": 1}),
+              {"proxy": "mgm", "dataset": "cifar100", "n": 200, "experiments": 1}),
         Claim("K2", "K2", "KNAS", "§1", "Spearman ρ(MGM, −training loss), same setting", 0.53,
               "needs final training loss per arch", "static", verdict="needs-data", enable=EPOCH_LOG_ENABLE),
         Claim("K3/accuracy", "K3", "KNAS", "Fig. 2", "50 experiments × 200 archs, C100, ρ with validation accuracy",
               0.55, "mean Spearman ρ over 50 samples of 200 distinct archs (seeds 0–49)", "spearman_sample", 0.1,
-              {"role": "mgm", "dataset": "cifar100", "n": 200, "experiments": 50}),
+              {"proxy": "mgm", "dataset": "cifar100", "n": 200, "experiments": 50}),
         Claim("K3/loss", "K3", "KNAS", "Fig. 2", "50 experiments × 200 archs, C100, ρ with −training loss", 0.53,
               "needs final training loss per arch", "static", verdict="needs-data", enable=EPOCH_LOG_ENABLE),
         Claim("K4", "K4", "KNAS", "Tab. 1", "KNAS k=20",

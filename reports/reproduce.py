@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from proxies.combinations import combination_names, combine, get_combination
 from reports import claims as ledger
 from reports import groups as groups_mod
 from reports import plots, render, stats, tenas
 from reports.correlations import correlation_table
 from reports.results import ProxyScores, available, load_results, proxy_scores
-from reports.search import RankSum, Score, group_experiment, random_search, summarize
+from reports.search import Score, group_experiment, random_search, rule_columns, summarize
 from reports.tables import NO_TARGET, ReportTable
 from spaces import nb201
 from spaces.catalog import DATASET_CLASSES, get_space
@@ -151,8 +152,8 @@ def target(inputs: Inputs, paper: str, dataset: str, split: str = "test"):
                                 f"with `zcbench data convert nb201`")
 
 
-def scores(inputs: Inputs, role: str, dataset: str) -> ProxyScores:
-    name = ledger.PROXY_NAMES[role]
+def scores(inputs: Inputs, name: str, dataset: str) -> ProxyScores:
+    """The results of proxy `name` (registry name) on `dataset`, or Missing naming the sweep needed."""
     found = cached_scores(inputs, name, dataset)
     if found is None or found.values.empty:
         where = f" under {inputs.results_dir}" if inputs.results_dir else " (no --results directory given)"
@@ -195,34 +196,35 @@ def _truth_provenance(inputs: Inputs) -> dict:
 
 # ------------------------------------------------------------------------------------ random search
 
-def rs_rule(method: str, dataset: str) -> tuple[object, list[str]]:
-    """The selection rule of a Revisit Table 5 method and the proxy roles it needs."""
-    params = Score(f"params_{dataset}")
-    angleloss = RankSum((Score("angle"), Score("loss", higher_is_better=False)))
-    single = {"LR1": Score("lr1"), "NTK": Score("kappa", higher_is_better=False), "LR2": Score("lr2"),
-              "NASWOTv1": Score("naswot_v1")}
-    if method == "#Param":
-        return params, []
-    if method in single:
-        return single[method], [single[method].column]
-    if method.endswith("+#Param") and method[:-7] in single:
-        return RankSum((single[method[:-7]], params)), [single[method[:-7]].column]
-    if method == "AngleLoss":
-        return angleloss, ["angle", "loss"]
-    if method == "AngleLoss+#Param":
-        return RankSum((angleloss, params)), ["angle", "loss"]
-    if method == "AngleLoss+LR2":
-        return RankSum((angleloss, Score("lr2"))), ["angle", "loss", "lr2"]
-    raise ValueError(f"unknown random-search method {method!r}")
+# Revisit Tab. 5 / NASWOT methods → the selection rule (a score column or a registered combination).
+RS_RULES = {"#Param": Score("params"), "LR1": Score("lr1"), "NTK": Score("ntk", higher_is_better=False),
+            "LR2": Score("naswot"), "NASWOTv1": Score("naswot_v1"), "LR1+#Param": "lr1+params",
+            "NTK+#Param": "ntk+params", "LR2+#Param": "lr2+params", "AngleLoss": "angleloss",
+            "AngleLoss+#Param": "angleloss+params", "AngleLoss+LR2": "angleloss+lr2"}
 
 
-def score_table(inputs: Inputs, dataset: str, roles: list[str], accuracy: pd.Series):
-    """Table indexed by arch: params_*, accuracy, one column per role (NaN = failed); the found scores;
-    the archs a search may sample (a ground-truth value and a row for every role)."""
+def rs_rule(method: str):
+    """(rule, the proxies whose results it needs); #Param comes from the space, not from results."""
+    rule = RS_RULES[method]
+    rule = get_combination(rule) if isinstance(rule, str) else rule
+    return rule, [c for c in rule_columns(rule) if c != "params"]
+
+
+def search_table(dataset: str, accuracy: pd.Series) -> pd.DataFrame:
+    """The space table with `accuracy` and `params` = #Param with the dataset's head."""
     table = space_table().assign(accuracy=accuracy)
-    found = [scores(inputs, role, dataset) for role in roles]
-    for role, f in zip(roles, found):
-        table[role] = f.values.reindex(table.index)
+    table["params"] = table[f"params_{dataset}"]
+    return table
+
+
+def score_table(inputs: Inputs, dataset: str, proxies: list[str], accuracy: pd.Series):
+    """Table indexed by arch: `params` (the dataset's head), accuracy, one column per proxy (NaN =
+    failed); the found scores; the archs a search may sample (a ground-truth value and a row for
+    every proxy)."""
+    table = search_table(dataset, accuracy)
+    found = [scores(inputs, name, dataset) for name in proxies]
+    for name, f in zip(proxies, found):
+        table[name] = f.values.reindex(table.index)
     covered = table.index[table["accuracy"].notna()]
     for f in found:
         covered = covered.intersection(f.archs)
@@ -232,9 +234,9 @@ def score_table(inputs: Inputs, dataset: str, roles: list[str], accuracy: pd.Ser
 def compute_random_search(claim, inputs: Inputs) -> Outcome:
     dataset, method = claim.params["dataset"], claim.params["method"]
     sampler, seeds = claim.params.get("sampler", "distinct"), range(1, claim.params.get("runs", 5) + 1)
-    rule, roles = rs_rule(method, dataset)
+    rule, proxies = rs_rule(method)
     spec, acc, note = target(inputs, claim.paper, dataset)
-    table, found, covered = score_table(inputs, dataset, roles, acc)
+    table, found, covered = score_table(inputs, dataset, proxies, acc)
     candidates = list(covered)
     runs = random_search(table, "accuracy", rule, candidates, 100, seeds, sampler)
     summary = summarize(runs)
@@ -242,7 +244,7 @@ def compute_random_search(claim, inputs: Inputs) -> Outcome:
                                    range(1, inputs.expectation_runs + 1), sampler))
     partial = coverage_note(found)
     arch_set = f"all {FULL_SPACE:,} NB201 archs" if len(candidates) == FULL_SPACE else \
-        f"{len(candidates):,} archs with results for {', '.join(roles)}"
+        f"{len(candidates):,} archs with results for {', '.join(proxies)}"
     return Outcome(
         {"mean": summary["mean"], "std": summary["std"]},
         f"rule {rule.name}; {len(runs)} runs" + (f"; {note}" if note else ""),
@@ -256,14 +258,16 @@ def compute_random_search(claim, inputs: Inputs) -> Outcome:
 
 # ------------------------------------------------------------------------------------ correlations
 
-def _proxy_series(inputs: Inputs, role: str, dataset: str) -> tuple[pd.Series, list[ProxyScores]]:
-    """Higher-is-better values of a role; 'angleloss' is the whole-space rank sum of angle and −loss."""
-    if role == "angleloss":
-        angle, loss = scores(inputs, "angle", dataset), scores(inputs, "loss", dataset)
-        both = pd.concat([oriented(angle.proxy, angle.values), oriented(loss.proxy, loss.values)], axis=1).dropna()
-        summed = both.rank(method="average").sum(axis=1)
-        return summed.rename("angleloss"), [angle, loss]
-    found = scores(inputs, role, dataset)
+def _proxy_series(inputs: Inputs, name: str, dataset: str) -> tuple[pd.Series, list[ProxyScores]]:
+    """Higher-is-better values of a proxy or of a registered combination (ranks over the archs where
+    every component is usable)."""
+    if name in combination_names():
+        combination = get_combination(name)
+        found = [scores(inputs, column, dataset) for column in combination.columns()]
+        table = pd.concat({f.proxy: f.values for f in found}, axis=1)
+        values = combine(table, combination, non_ok="exclude").dropna()
+        return (values if combination.higher_is_better else -values), found
+    found = scores(inputs, name, dataset)
     return oriented(found.proxy, found.values), [found]
 
 
@@ -276,8 +280,8 @@ def _tau_with_ci(x: pd.Series, y: pd.Series, inputs: Inputs) -> tuple[dict, int,
 
 
 def compute_tau_with_params(claim, inputs: Inputs) -> Outcome:
-    role, dataset = claim.params["role"], claim.params["dataset"]
-    values, found = _proxy_series(inputs, role, dataset)
+    dataset = claim.params["dataset"]
+    values, found = _proxy_series(inputs, claim.params["proxy"], dataset)
     params = space_table()[f"params_{dataset}"]
     result, dropped, keep = _tau_with_ci(values, params, inputs)
     failed = sum(f.failed for f in found)
@@ -287,12 +291,12 @@ def compute_tau_with_params(claim, inputs: Inputs) -> Outcome:
                    {f.proxy: f.provenance for f in found}, result, partial=coverage_note(found))
 
 
-def _first_dataset_with(inputs: Inputs, roles: list[str], datasets) -> str:
+def _first_dataset_with(inputs: Inputs, proxies: list[str], datasets) -> str:
     missing = []
     for ds in datasets:
         try:
-            for role in roles:
-                scores(inputs, role, ds)
+            for name in proxies:
+                scores(inputs, name, ds)
             return ds
         except Missing as exc:
             missing.append(exc.enable)
@@ -300,9 +304,9 @@ def _first_dataset_with(inputs: Inputs, roles: list[str], datasets) -> str:
 
 
 def compute_tau_with_accuracy(claim, inputs: Inputs) -> Outcome:
-    role = claim.params["role"]
-    dataset = _first_dataset_with(inputs, [role], claim.params["datasets"])
-    found = scores(inputs, role, dataset)
+    name = claim.params["proxy"]
+    dataset = _first_dataset_with(inputs, [name], claim.params["datasets"])
+    found = scores(inputs, name, dataset)
     spec, acc, note = target(inputs, claim.paper, dataset)
     result, dropped, keep = _tau_with_ci(found.values, acc, inputs)
     params = space_table().loc[keep, f"params_{dataset}"]
@@ -311,7 +315,7 @@ def compute_tau_with_accuracy(claim, inputs: Inputs) -> Outcome:
     per_class = stats.grouped_correlation(raw, acc.loc[keep], params, "kendall")
     result["within_param_class_tau_weighted"] = stats.weighted_mean(per_class["value"], per_class["n"])
     _store_scatter(inputs, claim.id, raw, acc.loc[keep], f"{found.proxy} ({dataset})", spec.column,
-                   f"{claim.id}: {found.proxy} vs test accuracy", logx=role == "kappa")
+                   f"{claim.id}: {found.proxy} vs test accuracy", logx=name == "ntk")
     return Outcome(result["kendall_tau_b"], f"raw {found.proxy} values; partial τ given #Param "
                    f"{result['partial_tau_given_params']:.3f}" + (f"; {note}" if note else ""),
                    _spec(spec.describe(), f"{len(keep):,} NB201 archs with a finite score", len(keep),
@@ -321,7 +325,7 @@ def compute_tau_with_accuracy(claim, inputs: Inputs) -> Outcome:
 
 
 def compute_tau_between(claim, inputs: Inputs) -> Outcome:
-    a, b = claim.params["roles"]
+    a, b = claim.params["proxies"]
     dataset = claim.params["dataset"]
     (x, fx), (y, fy) = _proxy_series(inputs, a, dataset), _proxy_series(inputs, b, dataset)
     result, dropped, keep = _tau_with_ci(x, y, inputs)
@@ -331,8 +335,8 @@ def compute_tau_between(claim, inputs: Inputs) -> Outcome:
 
 
 def compute_spearman_sample(claim, inputs: Inputs) -> Outcome:
-    role, dataset, n, experiments = (claim.params[k] for k in ("role", "dataset", "n", "experiments"))
-    found = scores(inputs, role, dataset)
+    name, dataset, n, experiments = (claim.params[k] for k in ("proxy", "dataset", "n", "experiments"))
+    found = scores(inputs, name, dataset)
     spec, acc, note = target(inputs, claim.paper, dataset, split="valid")
     joined = pd.concat([found.values.rename("x"), acc.rename("y")], axis=1, join="inner")
     joined = joined[np.isfinite(joined).all(axis=1)]
@@ -371,8 +375,8 @@ def compute_mgm_correlation(claim, inputs: Inputs) -> Outcome:
 # ------------------------------------------------------------------------------------ TE-NAS analyses
 
 def _kappa_and_lr(claim, inputs: Inputs):
-    dataset = _first_dataset_with(inputs, ["kappa", "lr1"], claim.params["datasets"])
-    return dataset, scores(inputs, "kappa", dataset), scores(inputs, "lr1", dataset)
+    dataset = _first_dataset_with(inputs, ["ntk", "lr1"], claim.params["datasets"])
+    return dataset, scores(inputs, "ntk", dataset), scores(inputs, "lr1", dataset)
 
 
 def compute_op_composition(claim, inputs: Inputs) -> Outcome:
@@ -456,19 +460,19 @@ def revisit_group_experiment(inputs: Inputs) -> pd.DataFrame:
             raise Missing("needs-data", f"{spec.describe()} has no value for {int(acc.loc[members].isna().sum())} "
                                         "archs of the Revisit groups")
         specs.append(spec.describe())
-        table = space_table().assign(accuracy=acc)
+        table = search_table(dataset, acc)
         for method in FIG1_METHODS:
-            rule, roles = rs_rule(method, dataset)
+            rule, proxies = rs_rule(method)
             try:
-                found = [scores(inputs, role, dataset) for role in roles]
+                found = [scores(inputs, name, dataset) for name in proxies]
             except Missing:
                 continue
             short = [f for f in found if len(members.difference(f.archs))]
             if short:  # a group run needs every member scored (or failed): skip partial results
                 partial.append(f"{method} on {dataset} ({', '.join(f'{f.proxy} covers {len(members.intersection(f.archs)):,} of {len(members):,}' for f in short)})")
                 continue
-            for role, f in zip(roles, found):
-                table[role] = f.values.reindex(table.index)
+            for name, f in zip(proxies, found):
+                table[name] = f.values.reindex(table.index)
             rules[method] = rule
         tables[dataset] = table
     experiment = group_experiment(tables, "accuracy", rules, inputs.revisit_groups, 100, RS_SEEDS)
@@ -491,7 +495,7 @@ def compute_group_experiment(claim, inputs: Inputs) -> Outcome:
     statement = claim.params["statement"]
     needed = {"angleloss-best": "AngleLoss", "lr2-below-random": "LR2"}[statement]
     if needed not in methods:
-        role = "angle and loss" if needed == "AngleLoss" else "lr2"
+        role = "angle and loss" if needed == "AngleLoss" else "naswot (LR2)"
         partial = [p for p in inputs.cache.get("fig1-partial", []) if p.startswith(needed)]
         raise Missing("needs-results", f"sweeps of {role} on cifar10, cifar100 and imagenet16 over every arch "
                                        f"of the Revisit groups (5,589 in the authors' file; the random baseline and "

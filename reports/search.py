@@ -8,10 +8,12 @@ re-computed per run).
 Explicit conventions, because ties decide #Param-based searches (28 distinct values):
 * Sampling: `distinct` = Python `random.Random(seed).sample(candidates, N)` (Revisit, seeds 1…5);
   `with-replacement` = `numpy.random.RandomState(seed).randint(0, len(candidates), N)` (NASWOT).
-* Argmax: the first maximum in sample order. NaN scores (failed rows) are never picked and are
-  counted per run; ±inf are ordinary (extreme) values.
-* Rank sums: 0-based ordinal ranks within the sample (higher = better), ties broken by sample order
-  (`ties='stable'`) or by numpy's default sort as in the authors' code (`ties='numpy-default'`).
+* A rule is a single `Score` column or a rank `Combination` (`proxies.combinations`), whose ranks
+  are computed WITHIN the sample, as the authors' code does (stable 0-based ranks: ties in sample
+  order; failed rows take the worst ranks, policy `last`).
+* The pick is the best value, the FIRST in sample order on ties (`proxies.combinations.argbest`).
+  A failed (NaN) single score is never picked; failed rows are counted per run; ±inf are ordinary
+  (extreme) values.
 * Random baseline: a uniformly random member of the same sample, drawn with `default_rng([seed, 1])`.
 """
 from __future__ import annotations
@@ -23,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from proxies.combinations import Combination, argbest, combine
+
 SAMPLERS = ("distinct", "with-replacement")
-TIE_RULES = {"stable": "stable", "numpy-default": "quicksort"}
 REVISIT_SEEDS = (1, 2, 3, 4, 5)
 
 
@@ -42,7 +45,7 @@ def draw_sample(candidates, n: int, seed: int, sampler: str = "distinct") -> np.
 
 @dataclass(frozen=True)
 class Score:
-    """One score column, oriented so that larger is better."""
+    """One score column; the pick is its best value."""
 
     column: str
     higher_is_better: bool = True
@@ -51,50 +54,23 @@ class Score:
     def name(self) -> str:
         return self.column
 
-    def values(self, sample) -> np.ndarray:
-        """`sample` maps column names to the sampled rows' values (a DataFrame or a dict of arrays)."""
-        v = np.asarray(sample[self.column], dtype=np.float64)
-        return v if self.higher_is_better else -v
+
+Rule = Score | Combination
 
 
-def ordinal_ranks(values: np.ndarray, ties: str = "stable") -> np.ndarray:
-    """0-based ranks (largest value → highest rank); NaN stays NaN and takes no rank."""
-    if ties not in TIE_RULES:
-        raise ValueError(f"unknown tie rule {ties!r}; choose from {sorted(TIE_RULES)}")
-    out = np.full(len(values), np.nan)
-    keep = ~np.isnan(values)
-    order = np.argsort(values[keep], kind=TIE_RULES[ties])
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(len(order))
-    out[keep] = ranks
-    return out
+def rule_columns(rule: Rule) -> list[str]:
+    return [rule.column] if isinstance(rule, Score) else rule.columns()
 
 
-@dataclass(frozen=True)
-class RankSum:
-    """Sum of within-sample ranks of its parts; a nested RankSum is re-ranked first (Revisit's
-    AngleLoss+#Param = rank(rank(angle) + rank(−loss)) + rank(#Param), protocols §A7)."""
-
-    parts: tuple[Score | RankSum, ...]
-    ties: str = "stable"
-
-    @property
-    def name(self) -> str:
-        return "+".join(p.name if isinstance(p, Score) else f"({p.name})" for p in self.parts)
-
-    def values(self, sample) -> np.ndarray:
-        return sum(ordinal_ranks(part.values(sample), self.ties) for part in self.parts)
-
-
-Rule = Score | RankSum
-
-
-def first_argmax(values: np.ndarray) -> int | None:
-    """Position of the first maximum, ignoring NaN; None when every value is NaN."""
-    if np.all(np.isnan(values)):
+def pick(rule: Rule, sample: pd.DataFrame):
+    """Position (0…N−1) of the rule's pick in a sample given in sample order; None if all failed."""
+    if isinstance(rule, Score):
+        values, higher = sample[rule.column], rule.higher_is_better
+    else:
+        values, higher = combine(sample, rule), rule.higher_is_better
+    if values.isna().all():
         return None
-    best = np.nanmax(values)
-    return int(np.flatnonzero(values == best)[0])
+    return int(argbest(values.reset_index(drop=True), higher))
 
 
 def random_search(table: pd.DataFrame, accuracy: str, rule: Rule | None, candidates, n: int = 100,
@@ -111,19 +87,19 @@ def random_search(table: pd.DataFrame, accuracy: str, rule: Rule | None, candida
         raise ValueError(f"{len(missing)} candidate archs have no row in the score table, e.g. {list(missing[:5])}")
     if table[accuracy].loc[candidates].isna().any():
         raise ValueError(f"ground-truth column {accuracy!r} has missing values among the candidates")
-    columns = {c: table[c].to_numpy(dtype=np.float64) for c in [accuracy, *(_columns(rule) if rule else [])]}
+    score_columns = rule_columns(rule) if rule is not None else []
+    columns = {c: table[c].to_numpy(dtype=np.float64) for c in [accuracy, *score_columns]}
     rows = []
     for seed in seeds:
         ids = draw_sample(candidates, n, seed, sampler)
         positions = table.index.get_indexer(ids)
-        sample = {c: v[positions] for c, v in columns.items()}
-        acc = sample[accuracy]
+        sample = pd.DataFrame({c: v[positions] for c, v in columns.items()})
+        acc = sample[accuracy].to_numpy()
         if rule is None:
             pos, failed = int(np.random.default_rng([seed, 1]).integers(0, n)), 0
         else:
-            values = rule.values(sample)
-            failed = int(np.isnan(values).sum())
-            pos = first_argmax(values)
+            failed = int(sample[score_columns].isna().any(axis=1).sum())
+            pos = pick(rule, sample)
             if pos is None:
                 raise ValueError(f"seed {seed}: every sampled arch has a failed score for {rule.name!r}")
         rows.append({"seed": seed, "arch": ids[pos], "accuracy": acc[pos], "failed": failed,
@@ -151,14 +127,9 @@ def group_experiment(tables: dict[str, pd.DataFrame], accuracy: str, rules: dict
     for dataset, table in tables.items():
         for arch_set in arch_sets:
             for method, rule in rules.items():
-                if rule is not None and not set(_columns(rule)) <= set(table.columns):
+                if rule is not None and not set(rule_columns(rule)) <= set(table.columns):
                     continue
                 runs = random_search(table, accuracy, rule, arch_set.indices, n, seeds, sampler)
                 rows.append({"dataset": dataset, "group": arch_set.name, "method": method, **summarize(runs)})
     return pd.DataFrame(rows, columns=["dataset", "group", "method", "mean", "std", "runs", "failed"])
 
-
-def _columns(rule: Rule) -> list[str]:
-    if isinstance(rule, Score):
-        return [rule.column]
-    return [c for part in rule.parts for c in _columns(part)]

@@ -2,7 +2,7 @@
 
 * Fig. 4 / claim T3: operator composition of the top-10 % archs by min κ and by max R.
 * Fig. 9 / claim T4: rank(κ) + rank(R) over complete archs vs accuracy (κ ascending, R descending,
-  average ranks for ties; lower sum = better, hence a negative correlation; protocols §A7).
+  stable ranks from `proxies.combinations`; lower sum = better, hence a negative correlation; protocols §A7).
 (Fig. 10 / claim T5, train vs test accuracy, is a plain correlation of two ground-truth columns.)
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ import functools
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
+from proxies.combinations import combine
 from spaces import nb201
 
 
@@ -59,7 +59,8 @@ def composition_checks(table: pd.DataFrame) -> dict[str, bool]:
 
 
 def rank_sum(kappa: pd.Series, lr: pd.Series) -> pd.Series:
-    """rank(κ, ascending) + rank(R, descending) on the archs where both are finite; lower is better."""
-    both = pd.concat({"kappa": kappa, "lr": lr}, axis=1).dropna()
+    """The `tenas` combination, rank(κ ascending) + rank(R descending), over the archs where both
+    are finite (stable 0-based ranks, `proxies.combinations`); lower is better."""
+    both = pd.concat({"ntk": kappa, "lr1": lr}, axis=1).dropna()
     both = both[np.isfinite(both.to_numpy()).all(axis=1)]
-    return pd.Series(sps.rankdata(both.kappa) + sps.rankdata(-both.lr), index=both.index, name="rank_sum")
+    return combine(both, "tenas").rename("rank_sum")

@@ -47,4 +47,5 @@ def test_rank_sum_is_low_for_archs_good_on_both_and_skips_nonfinite():
     kappa = pd.Series([1.0, 5.0, 3.0, np.inf], index=[7, 8, 9, 10])
     lr = pd.Series([30.0, 10.0, 20.0, 40.0], index=[7, 8, 9, 10])
     out = tenas.rank_sum(kappa, lr)
-    assert out.index.tolist() == [7, 8, 9] and out.tolist() == [2.0, 6.0, 4.0]
+    # stable 0-based ranks: κ ascending 0, 2, 1; R descending 0, 2, 1
+    assert out.index.tolist() == [7, 8, 9] and out.tolist() == [0.0, 4.0, 2.0]

@@ -128,11 +128,14 @@ def test_rank_sum_search_with_a_lower_is_better_proxy(full_run):
     for seed in range(1, 6):
         sample = random.Random(seed).sample(range(N), 100)
         ok = [i for i in sample if not np.isnan(kappa[i])]
-        # 0-based ordinal ranks within the sample, ties by sample order; −κ and #Param both higher-better
-        rank_k = {i: r for r, i in enumerate(sorted(ok, key=lambda i: (-kappa[i], ok.index(i))))}
+        bad = [i for i in sample if np.isnan(kappa[i])]
+        # 0-based ordinal ranks within the sample, ties by sample order; −κ and #Param both higher-better;
+        # failed κ rows take the lowest κ ranks
+        rank_k = {i: r for r, i in enumerate(bad)}
+        rank_k.update({i: len(bad) + r for r, i in enumerate(sorted(ok, key=lambda i: (-kappa[i], ok.index(i))))})
         rank_p = {i: r for r, i in enumerate(sorted(sample, key=lambda i: (params[i], sample.index(i))))}
-        total = {i: rank_k[i] + rank_p[i] for i in ok}
-        picks.append(max(ok, key=lambda i: (total[i], -ok.index(i))))
+        total = {i: rank_k[i] + rank_p[i] for i in sample}
+        picks.append(max(sample, key=lambda i: (total[i], -sample.index(i))))
     entry = full_run["ledger"]["R5/cifar100"]
     assert entry["details"]["first_10_picks"] == picks
     assert entry["our_value"]["mean"] == pytest.approx(acc[picks].mean())
@@ -143,7 +146,7 @@ def test_kendall_claims_equal_scipy_on_the_same_rows(full_run):
     ok = np.arange(N) % 997 != 0
     params = (table.n_conv3x3 * 243_040 + table.n_conv1x1 * 28_000).to_numpy()
     expected = sps.kendalltau(-values["ntk"][ok], params[ok]).statistic  # NTK oriented as −κ
-    entry = ledger["R13/kappa"]
+    entry = ledger["R13/ntk"]
     assert entry["our_value"] == pytest.approx(expected, abs=1e-12)
     assert entry["spec"]["excluded"] == int((~ok).sum())
     low, high = entry["details"]["ci95"]

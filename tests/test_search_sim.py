@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from proxies.combinations import get_combination
 from reports import search
 from reports.groups import ArchSet
 
@@ -70,23 +71,45 @@ def test_failed_scores_are_never_picked_and_are_counted():
         search.random_search(table, "acc", search.Score("params"), table.index, n=10, seeds=[1])
 
 
-def test_ordinal_ranks_break_ties_by_sample_order_and_skip_nan():
-    ranks = search.ordinal_ranks(np.array([2.0, 1.0, 2.0, np.nan, -np.inf]))
-    assert ranks[:3].tolist() == [2, 1, 3] and np.isnan(ranks[3]) and ranks[4] == 0
+def brute_rank_sum_pick(table, sample, columns_signs):
+    """Within-sample stable 0-based ranks (ties by sample order) summed; first maximum wins."""
+    total = {a: 0 for a in sample}
+    for column, sign in columns_signs:
+        order = sorted(sample, key=lambda a: (sign * table[column][a], sample.index(a)))
+        for rank, a in enumerate(order):
+            total[a] += rank
+    best = max(total.values())
+    return next(a for a in sample if total[a] == best)
 
 
-def test_nested_rank_sum_re_ranks_the_inner_sum_before_adding_params():
-    sample = pd.DataFrame({"angle": [0.0, 1.0, 2.0, 3.0], "loss": [0.0, 3.0, 1.0, 2.0],
-                           "params": [3.0, 0.0, 1.0, 2.0]})
-    inner = search.RankSum((search.Score("angle"), search.Score("loss", higher_is_better=False)))
-    nested = search.RankSum((inner, search.Score("params")))
-    flat = search.RankSum((search.Score("angle"), search.Score("loss", higher_is_better=False),
-                           search.Score("params")))
-    # inner sums 3,1,4,4 -> re-ranked 1,0,2,3 (stable tie rule), + params ranks 3,0,1,2
-    assert nested.values(sample).tolist() == [4, 0, 3, 5]
-    assert flat.values(sample).tolist() == [6, 1, 5, 6]
-    assert search.first_argmax(nested.values(sample)) == 3 and search.first_argmax(flat.values(sample)) == 0
-    assert nested.name == "(angle+loss)+params"
+def test_combination_rules_rank_within_each_sample_with_ties_in_sample_order():
+    table = param_like_table()
+    table["ntk"] = np.round(np.exp(-table.proxy), 1)  # lower is better, with ties
+    table["lr1"] = table["proxy"]
+    rule = get_combination("ntk+params")
+    runs = search.random_search(table, "acc", rule, table.index, n=60, seeds=range(1, 16))
+    for seed, pick in zip(runs.seed, runs.arch):
+        sample = random.Random(seed).sample(list(table.index), 60)
+        assert pick == brute_rank_sum_pick(table, sample, [("ntk", -1), ("params", 1)])
+    assert search.rule_columns(rule) == ["ntk", "params"]
+
+
+def test_failed_rows_in_a_combination_are_counted_and_ranked_last():
+    table = param_like_table()
+    table["lr1"] = table["proxy"]
+    table.loc[table.index[::4], "lr1"] = np.nan
+    runs = search.random_search(table, "acc", get_combination("lr1+params"), table.index, n=40, seeds=range(1, 11))
+    for seed, failed, pick in zip(runs.seed, runs.failed, runs.arch):
+        sample = random.Random(seed).sample(list(table.index), 40)
+        assert failed == sum(np.isnan(table.lr1[a]) for a in sample)
+        ok = [a for a in sample if not np.isnan(table.lr1[a])]
+        bad = [a for a in sample if np.isnan(table.lr1[a])]
+        # non-ok rows take the lowest lr1 ranks (in sample order), ok rows are ranked above them
+        lr1_rank = {a: r for r, a in enumerate(bad)}
+        lr1_rank.update({a: len(bad) + r for r, a in enumerate(sorted(ok, key=lambda a: (table.lr1[a], ok.index(a))))})
+        p_rank = {a: r for r, a in enumerate(sorted(sample, key=lambda a: (table.params[a], sample.index(a))))}
+        total = {a: lr1_rank[a] + p_rank[a] for a in sample}
+        assert pick == next(a for a in sample if total[a] == max(total.values()))
 
 
 def test_random_baseline_picks_a_member_of_the_same_sample():
