@@ -100,7 +100,9 @@ def _meta_lines(meta: dict) -> list[str]:
     return [f"Options: {json.dumps(opts)}",
             f"Ground truth: {', '.join(inputs['ground_truth']) if inputs['ground_truth'] else 'none — ' + inputs['ground_truth_missing']}",
             f"Revisit groups file: {inputs['revisit_groups']}",
-            f"Results: {inputs['result_rows']} rows from sweeps {', '.join(inputs['result_sweeps']) or '(none)'}",
+            f"Results: {inputs['result_rows']} rows from sweeps {', '.join(inputs['result_sweeps']) or '(none)'}"
+            + (f"; not merged yet, so not read: {', '.join(inputs['unmerged_sweeps'])} (`zcbench sweep merge`)"
+               if inputs["unmerged_sweeps"] else ""),
             (f"Run: zcbench {run['package_version']} at {run['git_commit'][:12]} (dirty: {run['git_dirty']}), "
              f"torch {run['torch_version']}, {run['host']}; {meta['seconds']} s")]
 

@@ -29,7 +29,7 @@ from reports import claims as ledger
 from reports import groups as groups_mod
 from reports import plots, render, stats, tenas
 from reports.correlations import correlation_table
-from reports.results import ProxyScores, available, load_results, proxy_scores
+from reports.results import ProxyScores, available, load_results, proxy_scores, unmerged_sweeps
 from reports.search import Score, group_experiment, random_search, rule_columns, summarize
 from reports.tables import NO_TARGET, ReportTable
 from spaces import nb201
@@ -73,6 +73,7 @@ class Inputs:
     truth: object = None  # spaces.groundtruth.GroundTruth
     truth_missing: str = ""
     results: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unmerged: list = field(default_factory=list)  # sweep folders without merged.parquet
     revisit_groups: list | None = None
     groups_missing: str = ""
     cache: dict = field(default_factory=dict)
@@ -112,6 +113,7 @@ def load_inputs(data_dir=None, results_dir=None, quick=False, seed=0) -> Inputs:
         if not inputs.results_dir.is_dir():
             raise ZcbenchError(f"results directory {inputs.results_dir} does not exist")
         inputs.results = load_results(inputs.results_dir)
+        inputs.unmerged = unmerged_sweeps(inputs.results_dir)
     return inputs
 
 
@@ -829,7 +831,8 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
                        "ground_truth_missing": inputs.truth_missing,
                        "revisit_groups": inputs.groups_missing or "found",
                        "result_rows": len(inputs.results),
-                       "result_sweeps": sorted(set(inputs.results["sweep"])) if len(inputs.results) else []},
+                       "result_sweeps": sorted(set(inputs.results["sweep"])) if len(inputs.results) else [],
+                       "unmerged_sweeps": inputs.unmerged},
             "demo": demo, "run": run_provenance(), "seconds": round(time.perf_counter() - started, 1),
             "verdicts": ledger.VERDICTS}
     report = Report(entries, tables, figure_refs, meta)

@@ -35,6 +35,13 @@ def merged_tables(results_dir) -> list[Path]:
     return direct + sorted(root.glob(f"*/{MERGED}"))
 
 
+def unmerged_sweeps(results_dir) -> list[str]:
+    """Sweep folders with shards but no merged table: their rows are not read until merged."""
+    root = Path(results_dir)
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and (d / "shards").is_dir()
+                  and not (d / MERGED).is_file())
+
+
 def load_results(results_dir) -> pd.DataFrame:
     """All merged sweep tables under a directory, with a `sweep` column (the folder name) and `value`."""
     frames = []

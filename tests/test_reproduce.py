@@ -299,3 +299,12 @@ def test_quick_run_without_data_includes_the_synthetic_demo(tmp_path, monkeypatc
     demo = next(t for t in report.tables if t.key == "demo-tau").frame
     assert set(demo["proxy"]) == set(REGISTRY.names())
     assert demo.set_index("proxy").loc["params", "kendall_tau_with_params"] == pytest.approx(1.0)
+
+
+def test_unmerged_sweeps_are_named_not_silently_ignored(tmp_path, monkeypatch):
+    monkeypatch.delenv("ZCBENCH_DATA", raising=False)
+    monkeypatch.setattr(rp, "synthetic_demo", no_demo)
+    (tmp_path / "results" / "running_sweep" / "shards").mkdir(parents=True)
+    report, _ = rp.run(tmp_path / "out", results_dir=tmp_path / "results", paper="EnTranNAS")
+    assert report.meta["inputs"]["unmerged_sweeps"] == ["running_sweep"]
+    assert "not merged yet, so not read: running_sweep" in (tmp_path / "out" / "report.md").read_text()
