@@ -12,6 +12,10 @@ A cell whose output is identically 0 (e.g. all `none`) scores exactly 0 unless t
 is selected: the logits are that bias, and the gradient stops at the final ReLU (ReLU′(0) = 0), so
 every other gradient is 0. The bias is selected only when it has ≥ min_elements entries (100 or 120
 classes) and the walk reaches it (the paper preset; not the code preset on the C16 N5 network).
+
+NB101 (preset `nb101`, an assumption: KNAS scored only NB201): `code` on the stem-16, 3-modules-per-stack
+NB101 proxy network with the NASWOT init (protocols §1.4) but the dataset's classes, not one output —
+with one logit the cross-entropy is constant and every gradient 0.
 """
 from __future__ import annotations
 
@@ -248,5 +252,6 @@ MGM = REGISTRY.register(ProxySpec(
     summary="mean of the per-sample gradient Gram matrix at init", settings_type=MGMSettings,
     presets={"code": MGMSettings(),
              "paper": MGMSettings(max_tensors=None, entry_selection="random", estimator="gram_mean",
-                                  aggregate="mean")},
-    compute=mgm_score, spaces=("nb201",)))
+                                  aggregate="mean"),
+             "nb101": MGMSettings(cells=3, init="naswot")},
+    compute=mgm_score, spaces=("nb201", "nb101")))

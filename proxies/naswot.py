@@ -20,6 +20,9 @@ same one. Status 'singular' (value −inf) when K is numerically singular, e.g. 
 
 v1, registered as `naswot_v1` (arXiv 2006.04647v1; the numbers TE-NAS Table 1 quotes): J = d(Σ out)/dx
 per sample, Σ = corrcoef(J) (B×B), eigenvalues v, score = −Σ_i [log(v_i + k) + 1/(v_i + k)], k = 1e-5.
+NB101 (preset `nb101`, both versions): the authors' §1.4 network — stem 16, 3 stacks × 3 modules, one
+output, their explicit init (`naswot`) — otherwise the `code` settings.
+
 The v1 code (search.py) scores networks in eval mode on one augmented training batch of 256 with one
 output class. Status 'nan' when a Jacobian row is constant (corrcoef undefined), e.g. dead cells.
 """
@@ -247,13 +250,15 @@ NASWOT = REGISTRY.register(ProxySpec(
     summary="NASWOT v2 = LR2 in Revisit: log|det K| of the ReLU binary-code agreement kernel",
     settings_type=NaswotSettings,
     presets={"code": NASWOT_CODE, "paper": dataclasses.replace(NASWOT_CODE, relu_selection="torch_relu"),
-             "naslib": dataclasses.replace(NASWOT_CODE, relu_selection="torch_relu", method="single_forward")},
-    compute=naswot_score, spaces=("nb201",)))
+             "naslib": dataclasses.replace(NASWOT_CODE, relu_selection="torch_relu", method="single_forward"),
+             "nb101": dataclasses.replace(NASWOT_CODE, cells=3, init="naswot")},
+    compute=naswot_score, spaces=("nb201", "nb101")))
 
 V1_CODE = JacobianCovSettings()
 NASWOT_V1 = REGISTRY.register(ProxySpec(
     name="naswot_v1", version=1, higher_is_better=True, cost_class="backward", needs=("images", "gradients"),
     paper="NASWOT v1 (Mellor et al., arXiv 2006.04647v1); quoted by TE-NAS (ICLR'21) Table 1",
     summary="NASWOT v1: Jacobian-covariance score −Σ[log(v+k) + 1/(v+k)] of corrcoef of input Jacobians",
-    settings_type=JacobianCovSettings, presets={"code": V1_CODE, "paper": V1_CODE},
-    compute=naswot_v1_score, spaces=("nb201",)))
+    settings_type=JacobianCovSettings,
+    presets={"code": V1_CODE, "paper": V1_CODE, "nb101": dataclasses.replace(V1_CODE, cells=3, init="naswot")},
+    compute=naswot_v1_score, spaces=("nb201", "nb101")))

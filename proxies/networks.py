@@ -30,9 +30,13 @@ def build_scoring_network(ctx: EvalContext, *, kind: str, channels: int, cells: 
 
     kind='cell': the space's evaluation network (NB201 C=16, N=5 by default); kind='supernet': the
     TE-NAS NB201 search supernet restricted to this cell by a single-path op mask (TE-NAS uses C=3, N=1).
+    On NB101 `channels` is the stem width and `cells` the modules per stack (the proxy code's network,
+    protocols §1.4: stem 16, 3 modules, one output — each proxy's `nb101` preset). NB101Space.build
+    already applies the NASWOT init, so `pytorch_default` (no re-init) keeps that init on NB101.
     """
     classes = head_size(ctx, num_classes)
     if kind == "cell":
+        check_nb101_depth(ctx.space, cells)
         network = ctx.space.build(ctx.arch, channels=channels, cells=cells, num_classes=classes)
     elif kind == "supernet":
         if ctx.space.name != "nb201":
@@ -43,6 +47,15 @@ def build_scoring_network(ctx: EvalContext, *, kind: str, channels: int, cells: 
         raise ZcbenchError(f"unknown network kind {kind!r}; expected one of {NETWORK_KINDS}")
     initialize(network, init)
     return network.to(ctx.device).train(train_mode)
+
+
+def check_nb101_depth(space, cells: int) -> None:
+    """NB101 stacks hold at most 3 modules: a larger `cells` is NB201's cells-per-stage default (5), which
+    would silently build a deeper network than any NB101 code does."""
+    modules = getattr(space, "MODULES_PER_STACK", None)
+    if space.name == "nb101" and not 1 <= cells <= modules:
+        raise ZcbenchError(f"on NB101 `cells` is modules per stack (1..{modules}), got {cells} (the NB201 "
+                           f"default?); use the proxy's 'nb101' setting")
 
 
 def validate_choices(settings, choices: dict[str, tuple]) -> None:

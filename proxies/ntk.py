@@ -17,6 +17,8 @@ Presets (protocols §E.1, §E.3, §E.4):
   silent no-op), float32 eigen-solve and the post-publication rule NaN → 1e5;
 * `paper`: batch 32 (App. A), Kaiming-normal (fan-in) re-drawn for each of the 3 repeats, float64;
 * `supernet`: `code` on the TE-NAS C=3, N=1 NB201 supernet restricted to the cell.
+* `nb101`: `code` on the NB101 proxy network of NASWOT/Revisit (§1.4: stem 16, 3 modules per stack, ONE
+  output, NASWOT init). TE-NAS never scored NB101 and Revisit's NB101 code is unreleased: assumed.
 All: one augmented training batch per repeat, BN in train mode, logits, 3 repeats, value = mean of the
 per-repeat κ (each one in the diagnostics). The network for whole-space κ is unstated by the authors
 (§E.6): C=16, N=5 by default; Revisit's copy would differentiate the pooled features (`output`).
@@ -78,6 +80,7 @@ CODE = NTKSettings()
 PAPER = dataclasses.replace(CODE, batch_size=32, init="kaiming_normal_fanin", reinit_per_repeat=True,
                             eig_dtype="float64", nan_to_1e5=False)
 SUPERNET = dataclasses.replace(CODE, network="supernet", channels=3, cells=1)
+NB101 = dataclasses.replace(CODE, cells=3, num_classes=1, init="naswot")
 
 
 def weight_parameters(network: nn.Module, name_contains: str = "weight") -> dict[str, nn.Parameter]:
@@ -204,5 +207,5 @@ NTK = REGISTRY.register(ProxySpec(
     needs=("images", "gradients"),
     paper="TE-NAS (Chen et al., ICLR'21) §3.1.1, App. A; code lib/procedures/ntk.py::get_ntk_n",
     summary="NTK condition number κ = λmax/λmin of the B×B kernel of per-sample weight gradients",
-    settings_type=NTKSettings, presets={"code": CODE, "paper": PAPER, "supernet": SUPERNET},
-    compute=ntk_score, spaces=("nb201",)))
+    settings_type=NTKSettings, presets={"code": CODE, "paper": PAPER, "supernet": SUPERNET, "nb101": NB101},
+    compute=ntk_score, spaces=("nb201", "nb101")))

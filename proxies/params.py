@@ -1,4 +1,8 @@
-"""#Param: the parameter count of the evaluation network (Revisit's strongest "proxy", protocols §A5)."""
+"""#Param: the parameter count of the evaluation network (Revisit's strongest "proxy", protocols §A5).
+
+NB201: the C=16, N=5 network; NB101: the official stem-128 network, i.e. the records'
+`trainable_parameters` (protocols §A5, §E.10), not the stem-16 network the other proxies score.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +27,6 @@ def param_count_score(ctx: EvalContext, settings: ParamSettings) -> ProxyResult:
 
 PARAMS = REGISTRY.register(ProxySpec(
     name="params", version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
-    paper="Revisit (Yang et al., WACV'23) §3", summary="#Param of the C=16, N=5 network (10^6)",
+    paper="Revisit (Yang et al., WACV'23) §3", summary="#Param (10^6) of the C=16, N=5 NB201 network / the stem-128 NB101 network",
     settings_type=ParamSettings, presets={"code": ParamSettings(), "paper": ParamSettings()},
-    compute=param_count_score, spaces=("nb201",)))
+    compute=param_count_score, spaces=("nb201", "nb101")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import nn
 
 INIT_SCHEMES = ("pytorch_default", "kaiming_normal_fanin", "kaiming_normal_fanout", "kaiming_uniform_fanin",
-                "xavier_uniform")
+                "xavier_uniform", "naswot")
 
 
 def initialize(network: nn.Module, scheme: str) -> nn.Module:
@@ -16,6 +16,10 @@ def initialize(network: nn.Module, scheme: str) -> nn.Module:
         raise ValueError(f"unknown init scheme {scheme!r}; expected one of {INIT_SCHEMES}")
     if scheme == "pytorch_default":
         return network
+    if scheme == "naswot":  # the NASWOT NB101 model's explicit init (protocols §1.4)
+        from spaces.nb101_networks import naswot_init
+
+        return naswot_init(network)
     for module in network.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             if scheme == "kaiming_normal_fanin":
