@@ -422,6 +422,8 @@ def compute_train_test(claim, inputs: Inputs) -> Outcome:
     train_spec, train, _ = target(inputs, claim.paper, dataset, split="train")
     x, y, dropped = stats.paired_finite(train, test)
     tau, r = stats.kendall(x, y), stats.pearson(x, y)
+    _store_scatter(inputs, claim.id, x, y, train_spec.column, test_spec.column,
+                   "TE-NAS Fig. 10 (ours): train vs test accuracy")
     return Outcome({"kendall_tau_b": tau, "pearson": r}, "strong (τ ≥ 0.5)" if tau >= 0.5 else "weak (τ < 0.5)",
                    _spec(f"{train_spec.describe()} vs {test_spec.describe()}", "all NB201 archs", len(x), dropped),
                    _truth_provenance(inputs), verdict="reproduced" if tau >= 0.5 else "deviates")
