@@ -155,6 +155,19 @@ def _resolve_refs(space: Space, refs: list, where: str) -> list[str]:
     return ids
 
 
+def explicit_archs(config: SweepConfig, data_dir=None) -> dict:
+    """arch id → arch of an `indices`/`hashes` selection, read from the config's refs as the planner reads
+    them, so a worker needs no id index (NB101 module hashes resolve only with a table attached)."""
+    sel = config.archs
+    if sel.select not in ("indices", "hashes"):
+        return {}
+    space = get_space(config.space)
+    refs = list(sel.refs) if sel.refs is not None else _read_refs(
+        _find_file(config, sel.file, f"architecture list {sel.file!r}", data_dir))
+    archs = [space.arch(ref) for ref in refs]
+    return {space.arch_id(arch): arch for arch in archs}
+
+
 def select_archs(config: SweepConfig, data_dir=None) -> tuple[str, ...]:
     """The arch ids the config selects, in plan order."""
     space, sel = get_space(config.space), config.archs

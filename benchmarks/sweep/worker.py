@@ -20,7 +20,7 @@ import torch
 from benchmarks.provenance import device_name, run_provenance
 from benchmarks.sweep.config import SweepConfig
 from benchmarks.sweep.data import load_data
-from benchmarks.sweep.plan import PlannedProxy, Shard, resolve_proxies
+from benchmarks.sweep.plan import PlannedProxy, Shard, explicit_archs, resolve_proxies
 from benchmarks.sweep.store import SweepStateError, SweepStore, status_kind
 from proxies.registry import ProxyResult, error_status, settings_dict
 from spaces.catalog import get_space
@@ -126,8 +126,9 @@ def run_shard(task: ShardTask) -> dict:
     load_seconds = time.perf_counter() - load_start
 
     rows = []
+    listed = explicit_archs(config, task.data_dir)
     for arch_id in shard.arch_ids:
-        arch = space.arch(arch_id)
+        arch = listed.get(arch_id) or space.arch(arch_id)
         for dataset in config.datasets:
             source = config.data_for(dataset)
             for seed in config.seeds:
