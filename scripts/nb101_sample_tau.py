@@ -25,7 +25,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
