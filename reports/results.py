@@ -21,6 +21,7 @@ import pandas as pd
 from spaces.errors import CorruptDataError
 
 MERGED = "merged.parquet"
+PARTIAL = "partial.parquet"  # `zcbench sweep merge --partial`: finished shards of an unfinished sweep
 REQUIRED_COLUMNS = ("space", "arch", "proxy", "setting", "settings_hash", "dataset", "seed", "status")
 VALUE_COLUMNS = ("value", "score")  # the sweep store calls the proxy value `score`
 PROVENANCE_COLUMNS = ("proxy_version", "package_version", "git_commit", "torch_version", "device", "data_source")
@@ -29,17 +30,23 @@ INFINITE_STATUS = {"inf": np.inf, "-inf": -np.inf}
 
 
 def merged_tables(results_dir) -> list[Path]:
-    """`DIR/merged.parquet` and every `DIR/<sweep>/merged.parquet`, sorted."""
+    """`DIR/merged.parquet` and, per sweep folder, `merged.parquet` or else `partial.parquet`, sorted.
+
+    A partial table covers fewer archs than the space; coverage is counted downstream, so claims
+    computed from it are reported as indicative, never as reproduced.
+    """
     root = Path(results_dir)
     direct = [root / MERGED] if (root / MERGED).is_file() else []
-    return direct + sorted(root.glob(f"*/{MERGED}"))
+    per_sweep = [d / MERGED if (d / MERGED).is_file() else d / PARTIAL
+                 for d in sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+    return direct + [p for p in per_sweep if p.is_file()]
 
 
 def unmerged_sweeps(results_dir) -> list[str]:
     """Sweep folders with shards but no merged table: their rows are not read until merged."""
     root = Path(results_dir)
     return sorted(d.name for d in root.iterdir() if d.is_dir() and (d / "shards").is_dir()
-                  and not (d / MERGED).is_file())
+                  and not (d / MERGED).is_file() and not (d / PARTIAL).is_file())
 
 
 def load_results(results_dir) -> pd.DataFrame:

@@ -299,6 +299,26 @@ def test_merge_checks_coverage(tmp_path):
         merge_sweep(config, out=out)
 
 
+def test_partial_merge_covers_only_finished_shards_and_says_so(tmp_path):
+    config, out = tiny_config(tmp_path), tmp_path / "out"
+    run_sweep(config, out=out)
+    full = merged_frame(config, out)
+    store, plan = SweepStore(out), make_plan(config)
+    (out / "merged.parquet").unlink()
+    store.shard_path(plan.shards[1]).unlink()
+    path, summary = merge_sweep(config, out=out, partial=True)
+    assert path.name == "partial.parquet" and not (out / "merged.parquet").exists()
+    assert summary["complete"] is False and summary["planned_rows"] == 72 and summary["rows"] == 48
+    partial = pq.read_table(path).to_pandas()
+    kept = full[~full["arch"].isin(plan.shards[1].arch_ids)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(comparable(partial), comparable(kept))
+    pq.write_table(pa_concat(pq.read_table(store.shard_path(plan.shards[0])),
+                             pq.read_table(store.shard_path(plan.shards[0])).slice(0, 1)),
+                   store.shard_path(plan.shards[0]))
+    with pytest.raises(SweepStateError, match="1 duplicated rows"):
+        merge_sweep(config, out=out, partial=True)
+
+
 def pa_concat(*tables):
     import pyarrow as pa
 
@@ -434,7 +454,7 @@ def test_cli_validate_plan_run_status_merge(tmp_path, capsys, plugin_on_path):
     assert main(["sweep", "status", str(config_path), "--out", out, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["shards_done"] == 3
     assert main(["sweep", "merge", str(config_path), "--out", out]) == 0
-    assert "merged 72 rows" in capsys.readouterr().out
+    assert "merged 72 of 72 planned rows" in capsys.readouterr().out
     assert main(["sweep", "merge", str(tmp_path / "missing.toml")]) == 2
     assert "does not exist" in capsys.readouterr().err
 

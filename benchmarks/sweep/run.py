@@ -155,10 +155,11 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     }
 
 
-def merge_sweep(config: SweepConfig, *, out=None, data_dir=None) -> tuple[Path, dict]:
-    """Check coverage of the finished sweep and write `merged.parquet` + `merged.json`."""
+def merge_sweep(config: SweepConfig, *, out=None, data_dir=None, partial: bool = False) -> tuple[Path, dict]:
+    """Check coverage of the finished sweep and write `merged.parquet` + `merged.json` (with `partial`:
+    the finished shards of an unfinished sweep → `partial.parquet` + `partial.json`)."""
     plan = make_plan(config, data_dir)
-    return SweepStore(out_dir_for(config, out)).merge(plan)
+    return SweepStore(out_dir_for(config, out)).merge(plan, partial)
 
 
 def calibrate(plan: Plan, n_archs: int, data_dir=None, threads: int | None = None) -> dict[str, float]:

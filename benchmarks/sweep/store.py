@@ -43,6 +43,8 @@ SCHEMA = pa.schema([
 # a run and its resumption; the merge summary lists every commit present).
 RUN_DEPENDENT = ("seconds", "device", "host", "git_commit")
 SWEEP_FILE, LOG_FILE, LOCK_FILE, MERGED, SHARD_DIR = "sweep.json", "run.log", "run.lock", "merged.parquet", "shards"
+# A merge of the finished shards of an unfinished sweep; never named like a complete table.
+PARTIAL = "partial.parquet"
 
 
 class SweepStateError(ZcbenchError):
@@ -207,27 +209,39 @@ class SweepStore:
 
     # -------------------------------------------------------------------------------- merge
 
-    def read_shards(self, plan: Plan) -> pa.Table:
-        missing = [s.name for s in plan.shards if not self.is_done(s, plan.fingerprint)]
-        if missing:
+    def read_shards(self, plan: Plan, partial: bool = False) -> tuple[pa.Table, list]:
+        """The finished shards' rows and the shards read; all shards must be finished unless `partial`."""
+        done = [s for s in plan.shards if self.is_done(s, plan.fingerprint)]
+        missing = [s.name for s in plan.shards if s not in done]
+        if missing and not partial:
             raise SweepStateError(f"{self.root}: {len(missing)} of {len(plan.shards)} shards are not finished "
-                                  f"({_preview(missing)}); run `zcbench sweep run` to finish them")
-        return pa.concat_tables([pq.read_table(self.shard_path(s), schema=SCHEMA) for s in plan.shards])
+                                  f"({_preview(missing)}); run `zcbench sweep run` to finish them "
+                                  f"(or `merge --partial` for the finished ones)")
+        if not done:
+            raise SweepStateError(f"{self.root}: no finished shard to merge")
+        return pa.concat_tables([pq.read_table(self.shard_path(s), schema=SCHEMA) for s in done]), done
 
-    def merge(self, plan: Plan) -> tuple[Path, dict]:
-        """Check coverage (each planned row exactly once, nothing else) and write merged.parquet + .json."""
-        table = self.read_shards(plan)
+    def merge(self, plan: Plan, partial: bool = False) -> tuple[Path, dict]:
+        """Check coverage (each planned row exactly once, nothing else) and write merged.parquet + .json.
+
+        With `partial`, only finished shards are merged and checked, into partial.parquet + .json whose
+        summary says how much of the plan they cover.
+        """
+        table, done = self.read_shards(plan, partial)
         frame = table.to_pandas()
-        check_coverage(frame, plan)
+        check_coverage(frame, plan, done)
         summary = summarize(frame, plan)
-        summary["shards"] = self._shard_totals(plan)
+        summary["shards"] = self._shard_totals(done)
         summary["sweep"] = self.read_sweep_file()
-        atomic_write_table(self.root / MERGED, table)
-        atomic_write_json(self.root / "merged.json", summary)
-        return self.root / MERGED, summary
+        summary["complete"] = len(done) == len(plan.shards)
+        summary["planned_rows"] = sum(1 for _ in plan.row_keys())
+        target = self.root / (PARTIAL if partial else MERGED)
+        atomic_write_table(target, table)
+        atomic_write_json(target.with_suffix(".json"), summary)
+        return target, summary
 
-    def _shard_totals(self, plan: Plan) -> dict:
-        sidecars = [self.read_sidecar(s) or {} for s in plan.shards]
+    def _shard_totals(self, shards: list) -> dict:
+        sidecars = [self.read_sidecar(s) or {} for s in shards]
         return {"count": len(sidecars),
                 "compute_seconds": sum(s.get("seconds", {}).get("wall", 0.0) for s in sidecars),
                 "peak_rss_mb_max": max((s.get("peak_rss_mb", 0.0) for s in sidecars), default=0.0),
@@ -235,9 +249,10 @@ class SweepStore:
                 "hosts": sorted({s.get("provenance", {}).get("host", "unknown") for s in sidecars})}
 
 
-def check_coverage(frame: pd.DataFrame, plan: Plan) -> None:
-    """Every planned row key present exactly once and no row outside the plan; raises otherwise."""
-    planned = pd.MultiIndex.from_tuples(list(plan.row_keys()), names=ROW_KEY)
+def check_coverage(frame: pd.DataFrame, plan: Plan, shards: list | None = None) -> None:
+    """Every planned row key (of `shards`, default all) present exactly once and no row outside the plan."""
+    keys = plan.row_keys() if shards is None else (k for s in shards for k in plan.row_keys(s))
+    planned = pd.MultiIndex.from_tuples(list(keys), names=ROW_KEY)
     got = pd.MultiIndex.from_frame(frame[list(ROW_KEY)])
     problems = []
     if (dupes := got[got.duplicated()]).size:

@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--calibrate", type=int, default=0, metavar="N",
                    help="plan: time each proxy on the first N archs instead of nominal per-class costs")
     p.add_argument("--json", action="store_true", help="machine-readable output (plan, status, merge)")
+    p.add_argument("--partial", action="store_true",
+                   help="merge: only the finished shards of an unfinished sweep, into partial.parquet")
     add_data_dir(p)
     p.set_defaults(func=run)
 
@@ -114,11 +116,12 @@ def _status(config, args) -> int:
 
 
 def _merge(config, args) -> int:
-    path, summary = merge_sweep(config, out=args.out, data_dir=args.data_dir)
+    path, summary = merge_sweep(config, out=args.out, data_dir=args.data_dir, partial=args.partial)
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "sweep"}, indent=2, default=str))
         return 0
-    print(f"merged {summary['rows']} rows → {path} ({summary['failed_rows']} not ok)")
+    print(f"merged {summary['rows']} of {summary['planned_rows']} planned rows → {path} "
+          f"({summary['failed_rows']} not ok)")
     for proxy, counts in summary["counts_by_proxy_status"].items():
         print(f"  {proxy:<16} {counts}")
     for reason, n in list(summary["failure_reasons"].items())[:10]:
