@@ -62,8 +62,8 @@ def test_live_path_agrees_with_cell_output_being_zero():
 
     x = torch.randn(2, 2, 5, 5)
     archs = nb201.all_archs()
-    sample = [archs[i] for i in random.Random(1).sample(range(len(archs)), 400)]
-    sample += [a for a in archs[:3000] if not nb201.has_live_path(a)][:40]
+    sample = [archs[i] for i in random.Random(1).sample(range(len(archs)), 120)]
+    sample += [a for a in archs[:3000] if not nb201.has_live_path(a)][:20]
     for arch in sample:
         out = InferCell(arch, 2)(x)
         assert nb201.has_live_path(arch) == bool(out.abs().sum() > 0), str(arch)
