@@ -116,7 +116,8 @@ def lr1_score(ctx: EvalContext, settings: LinearRegionSettings) -> ProxyResult:
 
 LR1 = REGISTRY.register(ProxySpec(
     name="lr1", version=1, higher_is_better=True, cost_class="forward", needs=("images",),
-    paper="TE-NAS (Chen et al., ICLR'21) §3.1.2", summary="linear regions: distinct ReLU patterns of the thin NB201 net (no NB101 thin net is defined)",
+    paper="TE-NAS (Chen et al., ICLR'21) §3.1.2",
+    summary="linear regions: distinct ReLU patterns of the thin NB201 net (no NB101 thin net is defined)",
     settings_type=LinearRegionSettings,
     presets={"code": LinearRegionSettings(),
              "paper": LinearRegionSettings(batches=5, init="kaiming_normal_fanin", reinit_per_repeat=True)},

@@ -27,6 +27,7 @@ def param_count_score(ctx: EvalContext, settings: ParamSettings) -> ProxyResult:
 
 PARAMS = REGISTRY.register(ProxySpec(
     name="params", version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
-    paper="Revisit (Yang et al., WACV'23) §3", summary="#Param (10^6) of the C=16, N=5 NB201 network / the stem-128 NB101 network",
+    paper="Revisit (Yang et al., WACV'23) §3",
+    summary="#Param (10^6) of the C=16, N=5 NB201 network / the stem-128 NB101 network",
     settings_type=ParamSettings, presets={"code": ParamSettings(), "paper": ParamSettings()},
     compute=param_count_score, spaces=("nb201", "nb101")))

@@ -97,8 +97,9 @@ def _missing_inputs(entries: list[dict]) -> dict[str, list[str]]:
 
 def _meta_lines(meta: dict) -> list[str]:
     opts, inputs, run = meta["options"], meta["inputs"], meta["run"]
+    truth = ", ".join(inputs["ground_truth"]) if inputs["ground_truth"] else "none — " + inputs["ground_truth_missing"]
     return [f"Options: {json.dumps(opts)}",
-            f"Ground truth: {', '.join(inputs['ground_truth']) if inputs['ground_truth'] else 'none — ' + inputs['ground_truth_missing']}",
+            f"Ground truth: {truth}",
             f"Revisit groups file: {inputs['revisit_groups']}",
             f"Results: {inputs['result_rows']} rows from sweeps {', '.join(inputs['result_sweeps']) or '(none)'}"
             + (f"; not merged yet, so not read: {', '.join(inputs['unmerged_sweeps'])} (`zcbench sweep merge`)"

@@ -403,7 +403,8 @@ def compute_rank_sum(claim, inputs: Inputs) -> Outcome:
     spec, acc, note = target(inputs, claim.paper, dataset)
     summed = tenas.rank_sum(kappa.values, lr.values)
     idx = summed.index
-    taus = {"rank_sum": stats.kendall(summed, acc.loc[idx]), "kappa": stats.kendall(kappa.values.loc[idx], acc.loc[idx]),
+    taus = {"rank_sum": stats.kendall(summed, acc.loc[idx]),
+            "kappa": stats.kendall(kappa.values.loc[idx], acc.loc[idx]),
             "lr1": stats.kendall(lr.values.loc[idx], acc.loc[idx])}
     stronger = taus["rank_sum"] < 0 and abs(taus["rank_sum"]) > max(abs(taus["kappa"]), abs(taus["lr1"]))
     _store_scatter(inputs, claim.id, summed, acc.loc[idx], "rank(κ) + rank(R)", spec.column,
@@ -473,7 +474,9 @@ def revisit_group_experiment(inputs: Inputs) -> pd.DataFrame:
                 continue
             short = [f for f in found if len(members.difference(f.archs))]
             if short:  # a group run needs every member scored (or failed): skip partial results
-                partial.append(f"{method} on {dataset} ({', '.join(f'{f.proxy} covers {len(members.intersection(f.archs)):,} of {len(members):,}' for f in short)})")
+                covers = ", ".join(f"{f.proxy} covers {len(members.intersection(f.archs)):,} of {len(members):,}"
+                                   for f in short)
+                partial.append(f"{method} on {dataset} ({covers})")
                 continue
             for name, f in zip(proxies, found):
                 table[name] = f.values.reindex(table.index)
@@ -489,7 +492,8 @@ def revisit_group_experiment(inputs: Inputs) -> pd.DataFrame:
         "methods without results for every group member are absent"
         + (f"; left out for partial coverage: {'; '.join(partial)}" if partial else "")))
     inputs.cache.setdefault("figures", []).append(
-        ("revisit-fig1", "Revisit Fig. 1 (ours)", plots.group_bars(experiment, "Random search inside same-#Param groups")))
+        ("revisit-fig1", "Revisit Fig. 1 (ours)",
+         plots.group_bars(experiment, "Random search inside same-#Param groups")))
     return experiment
 
 

@@ -119,4 +119,4 @@ def nb201_table():
     return pd.DataFrame(rows)
 
 
-from spaces import nb101  # noqa: F401  (registers 'nb101'; imported last: it subclasses Space)
+from spaces import nb101  # noqa: E402,F401  (registers 'nb101'; imported last: it subclasses Space)

@@ -13,7 +13,8 @@ POOL_ONCE = "|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
-@pytest.mark.parametrize("dataset, size, classes", [("cifar10", 32, 10), ("cifar100", 32, 100), ("imagenet16", 16, 120)])
+@pytest.mark.parametrize("dataset, size, classes",
+                         [("cifar10", 32, 10), ("cifar100", 32, 100), ("imagenet16", 16, 120)])
 def test_flops_use_the_dataset_input_size_and_head(dataset, size, classes):
     result = FLOPS.score(123, dataset=dataset)
     assert result.ok and result.value == nb201_flops(resolve_arch(123), size, classes)

@@ -140,7 +140,8 @@ def test_fast_path_equals_the_authors_per_sample_loop(batch, arch, setting):
 def test_fast_per_sample_gradients_equal_the_loop_entrywise(batch):
     x, y = batch
     _, loop = per_sample_gradients_loop(tiny_network(ALL_CONV3, torch.float64), x.double(), y, MGMSettings(), None)
-    _, fast = per_sample_gradients_vectorized(tiny_network(ALL_CONV3, torch.float64), x.double(), y, MGMSettings(), None)
+    _, fast = per_sample_gradients_vectorized(tiny_network(ALL_CONV3, torch.float64), x.double(), y,
+                                              MGMSettings(), None)
     np.testing.assert_allclose(fast, loop, rtol=1e-9, atol=1e-12 * np.abs(loop).max())
 
 

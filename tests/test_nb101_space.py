@@ -59,7 +59,9 @@ def test_hash_of_hand_checked_chain_cell():
     """input → conv3x3 → output: vertex tuples (1, 0, -1), (1, 1, 0), (0, 1, -2), then 3 rounds."""
     import hashlib
 
-    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()
+    def md5(text):
+        return hashlib.md5(text.encode()).hexdigest()
+
     h = [md5("(1, 0, -1)"), md5("(1, 1, 0)"), md5("(0, 1, -2)")]
     for _ in range(3):
         h = [md5("|" + h[1] + "|" + h[0]), md5(h[0] + "|" + h[2] + "|" + h[1]), md5(h[1] + "||" + h[2])]

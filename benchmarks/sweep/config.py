@@ -222,7 +222,8 @@ def _parse_data_source(t: _Table, dataset: str | None) -> DataSource:
         source=source,
         path=t.get("path", str, required=source == "folder"),
         split=t.get("split", str, "train" if source == "dataset" else None),
-        max_per_class=t.positive("max_per_class"), n=t.positive("n", 256), size=t.positive("size", default_size if source == "synthetic" else None),
+        max_per_class=t.positive("max_per_class"), n=t.positive("n", 256),
+        size=t.positive("size", default_size if source == "synthetic" else None),
         seed=t.get("seed", int, 0), note=t.get("note", str, ""))
     t.finish()
     return src

@@ -145,7 +145,8 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     return {
         "name": config.name, "out": str(store.root), "fingerprint": plan.fingerprint,
         "matches_out_dir": recorded is None or recorded.get("fingerprint") == plan.fingerprint,
-        "shards_done": len(sidecars), "shards": len(plan.shards), "rows_done": sum(sc["rows"] for sc in sidecars.values()),
+        "shards_done": len(sidecars), "shards": len(plan.shards),
+        "rows_done": sum(sc["rows"] for sc in sidecars.values()),
         "rows": plan.n_rows, "counts_by_status": dict(counts),
         "failed_rows": sum(n for kind, n in counts.items() if kind != "ok"),
         "compute_seconds": wall, "seconds_per_arch": per_arch,

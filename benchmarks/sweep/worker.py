@@ -162,7 +162,8 @@ def run_shard(task: ShardTask) -> dict:
                          if torch.device(device).type == "cuda" else None),
         "device": where, "threads": torch.get_num_threads(), "pid": os.getpid(),
         "started": started, "finished": time.time(), "provenance": provenance,
-        "data": {ds: {"source": src.describe(), "note": src.note, "images": len(data[ds]) if data[ds] is not None else None}
+        "data": {ds: {"source": src.describe(), "note": src.note,
+                      "images": len(data[ds]) if data[ds] is not None else None}
                  for ds, src in config.data},
     }
     store.commit_shard(shard, rows, sidecar)
