@@ -249,7 +249,8 @@ def clear_run_cache() -> None:
     _RUNS = _RunCache(RUN_CACHE_SIZE)
 
 
-def short_train_run(ctx: EvalContext, settings: ShortTrainSettings, proxy: str = "short-train") -> tuple[ShortTrainRun, bool]:
+def short_train_run(ctx: EvalContext, settings: ShortTrainSettings,
+                    proxy: str = "short-train") -> tuple[ShortTrainRun, bool]:
     """The training run for this context and settings, from the cache when already done: (run, cached).
 
     Init draws from torch's RNG seeded with `ctx.seed` inside a forked RNG state; augmentation from

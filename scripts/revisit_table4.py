@@ -81,27 +81,28 @@ def score_cell(index: int, data, settings, seed: int) -> dict:
     for name, result in results.items():
         row[name], row[f"{name}_status"], row[f"{name}_seconds"] = result.value, result.status, result.seconds
     diagnostics = results["angle_feat"].diagnostics  # the shared run's diagnostics plus feature_cosine
-    row.update(settings_hash=settings_hash(settings), classifier_cosine=diagnostics.get("classifier_cosine"), loss_last=diagnostics.get("loss_last"),
-               feature_cosine=diagnostics.get("feature_cosine"), last_accuracy=diagnostics.get("last_accuracy"),
-               train_seconds=diagnostics.get("train_seconds"), trivial=diagnostics.get("trivial") or "",
-               drawn_from=diagnostics.get("proxy_set", {}).get("drawn_from"))
+    row.update({key: diagnostics.get(key) for key in ("classifier_cosine", "loss_last", "feature_cosine",
+                                                      "last_accuracy", "train_seconds")})
+    row.update(settings_hash=settings_hash(settings), trivial=diagnostics.get("trivial") or "",
+               drawn_from=diagnostics["proxy_set"]["drawn_from"])
     return row
 
 
 def score_all(indices, data, settings, seed: int, scores_path: Path) -> pd.DataFrame:
     """Score every cell not yet in `scores_path`, appending one CSV row per cell; returns all rows."""
-    done = set()
+    done, columns = set(), None
     if scores_path.exists():
         previous = pd.read_csv(scores_path)
         if set(previous.settings_hash) != {settings_hash(settings)}:
             raise SystemExit(f"{scores_path} holds rows of other settings {sorted(set(previous.settings_hash))}; "
                              "use another --name or remove it")
-        done = set(previous["index"])
+        done, columns = set(previous["index"]), list(previous.columns)
     for k, index in enumerate(indices):
         if index in done:
             continue
         row = score_cell(index, data, settings, seed)
-        pd.DataFrame([row]).to_csv(scores_path, mode="a", header=not scores_path.exists(), index=False)
+        columns = columns or list(row)  # appended rows follow the file's column order
+        pd.DataFrame([row])[columns].to_csv(scores_path, mode="a", header=not scores_path.exists(), index=False)
         print(f"[{k + 1}/{len(indices)}] cell {index}: angle {row['angle']:.4f} ({row['angle_status']}), "
               f"loss {row['loss']:.4f}, {row['train_seconds']:.1f} s", flush=True)
     table = pd.read_csv(scores_path).set_index("index")
