@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from golden.tiny import tiny_settings
+from golden.tiny import preset_space, tiny_settings
 
 from proxies.registry import REGISTRY, settings_hash
 from spaces.images import synthetic_imageset
@@ -69,6 +69,7 @@ def test_golden_header_records_a_passed_independent_check(path):
     assert check["method"]
     assert check["passed"] is True, check
     assert path.stem == f"{golden['proxy']}_{golden['setting']}"
+    assert golden["space"] == preset_space(REGISTRY.get(golden["proxy"]), golden["setting"])
     assert len(golden["cells"]) == 20
 
 
@@ -94,11 +95,11 @@ def check_cells(path: Path, cells: slice) -> None:
     rule = golden["comparison"]
     differences = []
     for cell in golden["cells"][cells]:
-        result = spec.score(cell["arch"], data=images, settings=settings, seed=golden["seed"],
-                            dataset=golden["dataset"])
+        result = spec.score(cell["arch"], space=golden["space"], data=images, settings=settings,
+                            seed=golden["seed"], dataset=golden["dataset"])
         want = decode(cell["value"])
         if result.status != cell["status"] or not matches(result.value, want, rule):
-            differences.append(f"cell {cell['index']}: got {result.value!r} ({result.status}), "
+            differences.append(f"cell {cell['id']}: got {result.value!r} ({result.status}), "
                                f"golden {want!r} ({cell['status']})")
     tolerance = "bit-exact" if rule["exact"] else f"rtol {rule['rtol']}, atol {rule['atol']}"
     assert not differences, (f"{path.name} ({tolerance}): {len(differences)} cells differ:\n  "
@@ -107,7 +108,7 @@ def check_cells(path: Path, cells: slice) -> None:
 
 @pytest.mark.parametrize("path", GOLDEN_FILES, ids=[p.stem for p in GOLDEN_FILES])
 def test_proxy_reproduces_its_golden_values(path):
-    """The first cells of each file: the dead, all-conv3x3 and skip-only cells and three random ones."""
+    """The first cells of each file: the space's test cells (conv-rich, mixed, NB201's dead one), then random ones."""
     check_cells(path, slice(None, FAST_CELLS))
 
 

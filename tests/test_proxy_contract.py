@@ -1,7 +1,7 @@
 """The contract every registered proxy keeps, generated from the registry (REGISTRY.names() × presets).
 
-Each proxy runs on a tiny network (C=4, one cell per stage, see tests/golden/tiny.py) with synthetic
-8×8 images:
+Each preset runs in the space it is meant for (`golden.tiny.preset_space`), on a tiny network (C=4,
+one cell per stage, see tests/golden/tiny.py) with synthetic 8×8 images:
 * a healthy cell gives a value with status 'ok' (finite), or a flagged status whose value agrees with
   it; a conv-rich cell is never inf/NaN/singular;
 * the same seed gives a bit-identical value on CPU (memoised proxies have their cache cleared first);
@@ -21,21 +21,16 @@ import sys
 import numpy as np
 import pytest
 import torch
-from golden.tiny import tiny_images, tiny_settings
+from golden.tiny import TEST_CELLS, preset_space, tiny_images, tiny_settings
 
 from proxies.registry import REGISTRY, ProxyResult
 
-HEALTHY_CELLS = {
-    "conv3x3-chain": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
-    "index-0": "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|",
-}
-DEAD_CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 # Statuses whose value must be of the matching non-finite kind (registry.classify).
 NON_FINITE_STATUS = {"inf": lambda v: v == math.inf, "-inf": lambda v: v == -math.inf, "nan": math.isnan}
 SEED = 3
 
-CASES = [pytest.param(name, preset, id=f"{name}-{preset}")
-         for name in REGISTRY.names() for preset in REGISTRY.get(name).presets]
+CASES = [pytest.param(name, preset, preset_space(spec, preset), id=f"{name}-{preset}-{preset_space(spec, preset)}")
+         for name in REGISTRY.names() for spec in [REGISTRY.get(name)] for preset in spec.presets]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,8 +47,10 @@ def images():
     return tiny_images()
 
 
-def tiny(name, preset):
+def tiny(name, preset, space):
     spec = REGISTRY.get(name)
+    if space not in TEST_CELLS:
+        pytest.xfail(f"no test cells for space {space!r}: add them to TEST_CELLS in tests/golden/tiny.py")
     settings, why_not = tiny_settings(spec, preset)
     if settings is None:
         pytest.xfail(why_not)
@@ -68,9 +65,10 @@ def forget_memoised_runs(spec) -> None:
         clear()
 
 
-def score(spec, settings, arch, images, seed=SEED) -> ProxyResult:
+def score(spec, settings, space, cell, images, seed=SEED) -> ProxyResult:
     forget_memoised_runs(spec)
-    return spec.score(arch, data=images, settings=settings, seed=seed, dataset="cifar10")
+    return spec.score(TEST_CELLS[space][cell], space=space, data=images, settings=settings, seed=seed,
+                      dataset="cifar10")
 
 
 def global_state() -> dict:
@@ -112,48 +110,48 @@ def assert_well_formed(result: ProxyResult) -> None:
     json.dumps(result.diagnostics, allow_nan=True)
 
 
-@pytest.mark.parametrize("name,preset", CASES)
-@pytest.mark.parametrize("cell", sorted(HEALTHY_CELLS))
-def test_healthy_cell_scores_without_error(name, preset, cell, images):
-    spec, settings = tiny(name, preset)
-    result = score(spec, settings, HEALTHY_CELLS[cell], images)
+@pytest.mark.parametrize("name,preset,space", CASES)
+@pytest.mark.parametrize("cell", ["conv", "mixed"])
+def test_healthy_cell_scores_without_error(name, preset, space, cell, images):
+    spec, settings = tiny(name, preset, space)
+    result = score(spec, settings, space, cell, images)
     assert_well_formed(result)
 
 
-@pytest.mark.parametrize("name,preset", CASES)
-def test_conv_cell_gets_a_finite_value(name, preset, images):
+@pytest.mark.parametrize("name,preset,space", CASES)
+def test_conv_cell_gets_a_finite_value(name, preset, space, images):
     """A conv-rich cell is the easy case: no proxy may call it inf/NaN/singular. A rule status that
     keeps a finite value is allowed (Revisit's 'trivial' filter fires on tiny, briefly trained nets)."""
-    spec, settings = tiny(name, preset)
-    result = score(spec, settings, HEALTHY_CELLS["conv3x3-chain"], images)
+    spec, settings = tiny(name, preset, space)
+    result = score(spec, settings, space, "conv", images)
     assert math.isfinite(result.value) and result.status not in (*NON_FINITE_STATUS, "singular"), \
         (result.status, result.value, result.diagnostics)
 
 
-@pytest.mark.parametrize("name,preset", CASES)
-def test_same_seed_is_bit_identical_on_cpu(name, preset, images):
-    spec, settings = tiny(name, preset)
-    first = score(spec, settings, HEALTHY_CELLS["index-0"], images)
-    second = score(spec, settings, HEALTHY_CELLS["index-0"], images)
+@pytest.mark.parametrize("name,preset,space", CASES)
+def test_same_seed_is_bit_identical_on_cpu(name, preset, space, images):
+    spec, settings = tiny(name, preset, space)
+    first = score(spec, settings, space, "mixed", images)
+    second = score(spec, settings, space, "mixed", images)
     assert bits(first.value) == bits(second.value), (first.value, second.value)
     assert first.status == second.status
 
 
-@pytest.mark.parametrize("name,preset", CASES)
-def test_scoring_leaves_global_state_unchanged(name, preset, images):
-    spec, settings = tiny(name, preset)
+@pytest.mark.parametrize("name,preset,space", CASES)
+def test_scoring_leaves_global_state_unchanged(name, preset, space, images):
+    spec, settings = tiny(name, preset, space)
     torch.manual_seed(1234)
     np.random.seed(1234)
     random.seed(1234)
     before = global_state()
-    score(spec, settings, HEALTHY_CELLS["conv3x3-chain"], images)
+    score(spec, settings, space, "conv", images)
     assert_same_state(before, global_state())
 
 
-@pytest.mark.parametrize("name,preset", CASES)
-def test_dead_cell_is_never_ok_with_nan(name, preset, images):
-    spec, settings = tiny(name, preset)
-    result = score(spec, settings, DEAD_CELL, images)
+@pytest.mark.parametrize("name,preset,space", [c for c in CASES if "dead" in TEST_CELLS.get(c.values[2], {})])
+def test_dead_cell_is_never_ok_with_nan(name, preset, space, images):
+    spec, settings = tiny(name, preset, space)
+    result = score(spec, settings, space, "dead", images)
     assert_well_formed(result)
     assert not (result.ok and math.isnan(result.value))
 
@@ -171,7 +169,7 @@ def test_params_value_grows_with_the_parameter_count(preset):
 
     spec = REGISTRY.get("params")
     assert spec.higher_is_better is True
-    cells = [DEAD_CELL, HEALTHY_CELLS["index-0"], HEALTHY_CELLS["conv3x3-chain"]]
+    cells = [TEST_CELLS["nb201"][c] for c in ("dead", "mixed", "conv")]
     values = [spec.score(c, setting=preset).value for c in cells]
     counts = [sum(p.numel() for p in build_network(parse_arch(c)).parameters()) for c in cells]
     assert counts == sorted(counts) and len(set(counts)) == 3

@@ -58,3 +58,34 @@ def tiny_settings(spec, preset: str):
         return None, (f"proxy {spec.name!r} builds a network but its settings ({spec.settings_type.__name__}) "
                       f"have no width field {WIDTH_FIELDS}: cannot run it on a tiny network")
     return spec.settings(preset, **tiny_overrides(spec, preset)), None
+
+
+def _nb101(edges: list[tuple[int, int]], interior: list[str]) -> str:
+    from spaces.nb101 import make_arch
+
+    ops = ["input", *interior, "output"]
+    n = len(ops)
+    return str(make_arch([[int((i, j) in edges) for j in range(n)] for i in range(n)], ops))
+
+
+# Cells the tests score in each space: `conv` (conv-rich, an easy case for every proxy), `mixed`
+# (pooling, skips, few convs) and, where the space has one, `dead` (output identically zero).
+TEST_CELLS = {
+    "nb201": {
+        "conv": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+        "mixed": "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|",
+        "dead": "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+    },
+    "nb101": {
+        "conv": _nb101([(0, 1), (1, 2), (2, 3), (3, 4), (0, 4), (1, 3)],
+                       ["conv3x3-bn-relu", "conv3x3-bn-relu", "conv1x1-bn-relu"]),
+        "mixed": _nb101([(0, 1), (0, 2), (1, 3), (2, 3)], ["conv1x1-bn-relu", "maxpool3x3"]),
+    },
+}
+
+
+def preset_space(spec, preset: str) -> str:
+    """The space a preset is meant for: a preset named after one of the proxy's spaces (e.g. `nb101`)
+    belongs to that space; every other preset (`code`, `paper`, `supernet` …) to the proxy's first,
+    home space. ProxySpec declares no preset → space map, so this naming rule stands in for one."""
+    return preset if preset in spec.spaces else spec.spaces[0]
