@@ -55,6 +55,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default="results")
     p.add_argument("--name", default=None, help="output file stem (default revisit_table2_sample<cells>)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)")
+    p.add_argument("--report-only", action="store_true",
+                   help="score nothing: rewrite the tau table and sidecar from the scores computed so far "
+                        "(e.g. while another invocation is still running the NTK phase)")
     return p.parse_args(argv)
 
 
@@ -175,6 +178,10 @@ def main(argv=None) -> int:
     indices = sample_cells(args.cells, args.sample_seed)
     scores_path = out / f"{name}_scores.csv"
     print(f"{len(data)} images from {args.images}; {len(indices)} cells; settings hashes {hashes}", flush=True)
+    if args.report_only:
+        taus = write_outputs(out, name, args, indices, settings, data, read_scores(scores_path, hashes), started)
+        print(taus.to_string(index=False), flush=True)
+        return 0
     for proxy in PHASES:
         previous = read_scores(scores_path, hashes)
         done = set(zip(previous["index"], previous["proxy"]))
