@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from proxies.registry import REGISTRY, ProxyResult, ProxySpec, Registry, settings_hash
@@ -241,3 +242,19 @@ def test_every_registered_proxy_scores_through_the_cli_on_tiny_settings(capsys):
         assert (row["value"] is not None) == (row["status"] not in ("inf", "-inf", "nan", "singular")), row
         if "channels" in row["settings"]:
             assert row["settings"]["channels"] == 4
+
+
+def test_combination_ranks_over_the_given_archs(capsys):
+    """`--combination lr2+params`-style rank sums need a set: one line per arch, equal to combine()."""
+    from proxies.combinations import combine
+
+    code = cli.main(["score", "--arch", "0", "--arch", "6111", "--arch", "3", "--combination", "lr1+params",
+                 "--images", "synthetic", "--set", "batch_size=64"])
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    scores = {(r["proxy"], r["arch"]): r["value"] for r in lines if "proxy" in r}
+    combined = {r["arch"]: r["value"] for r in lines if r.get("combination") == "lr1+params"}
+    assert set(combined) == {"0", "6111", "3"} and all(r["archs_in_set"] == 3 for r in lines if "combination" in r)
+    table = pd.DataFrame({p: [scores[(p, a)] for a in ("0", "6111", "3")] for p in ("lr1", "params")},
+                         index=["0", "6111", "3"])
+    assert combined == combine(table, "lr1+params").to_dict()

@@ -1,4 +1,7 @@
-"""`zcbench score`: score one architecture with one or more proxies, one JSON line per proxy.
+"""`zcbench score`: score architectures with one or more proxies, one JSON line per proxy and arch.
+
+`--combination NAME` adds rank combinations (e.g. AngleLoss): ranks need a set, so they are computed
+over the architectures given with repeated `--arch`, one extra JSON line per arch and combination.
 
 Works for every registered proxy (built-in or plugin): settings come from the proxy's named preset
 plus `--set field=value` overrides; images are loaded only when a selected proxy needs them, and
@@ -12,8 +15,10 @@ import json
 import math
 import sys
 
+import pandas as pd
 import torch
 
+from proxies.combinations import STATUS_SUFFIX, combine, get_combination
 from proxies.registry import REGISTRY, settings_dict, settings_hash
 from spaces.catalog import DATASET_CLASSES, DATASET_INPUT_SIZE, get_space
 from spaces.errors import DataNotFoundError, ZcbenchError
@@ -34,9 +39,13 @@ def register(subparsers) -> None:
                     "flagged status (inf, nan, singular …), 1 when any proxy raised (status 'error:…'), "
                     "2 for bad arguments or missing data.")
     p.add_argument("--space", default="nb201")
-    p.add_argument("--arch", required=True, help="official index or arch string")
-    p.add_argument("--proxy", action="append", required=True, metavar="NAME",
+    p.add_argument("--arch", action="append", required=True,
+                   help="official index or arch string (repeatable: the set a combination ranks over)")
+    p.add_argument("--proxy", action="append", default=[], metavar="NAME",
                    help="proxy name (repeatable), or 'all' for every registered proxy")
+    p.add_argument("--combination", action="append", default=[], metavar="NAME",
+                   help="rank combination over the given archs (repeatable), e.g. angleloss, tenas, lr2+params; "
+                        "its component proxies are scored too")
     p.add_argument("--setting", default="code", help="settings preset: code (authors' code) or paper")
     p.add_argument("--dataset", default="cifar10", choices=sorted(DATASET_CLASSES))
     p.add_argument("--split", default="train", help="image split read from the data directory (default train)")
@@ -141,8 +150,12 @@ def finite_or_none(value):
 
 def run(args) -> int:
     space = get_space(args.space)
-    arch = space.arch(args.arch)
-    specs = selected_proxies(args.proxy)
+    archs = [space.arch(ref) for ref in args.arch]
+    combinations = [get_combination(name) for name in dict.fromkeys(args.combination)]
+    names = args.proxy + [c for comb in combinations for c in comb.columns()]
+    if not names:
+        raise ZcbenchError("give at least one --proxy or --combination")
+    specs = selected_proxies(names)
     overrides = parse_overrides(args.overrides)
     check_overrides_used(specs, overrides)
     settings = {spec.name: proxy_settings(spec, args.setting, overrides) for spec in specs}
@@ -152,15 +165,25 @@ def run(args) -> int:
         print(f"zcbench score: images: {described}", file=sys.stderr)
     device = torch.device(args.device)
     failed = False
-    for spec in specs:
-        result = spec.score(arch, space=space, data=data, settings=settings[spec.name], seed=args.seed,
-                            device=device, dataset=args.dataset)
-        failed |= result.status.startswith("error:")
-        row = {"proxy": spec.name, "version": spec.version, "setting": args.setting,
-               "settings": settings_dict(settings[spec.name]), "settings_hash": settings_hash(settings[spec.name]),
-               "space": space.name, "arch": space.arch_id(arch), "arch_str": str(arch), "dataset": args.dataset,
-               "seed": args.seed, "value": result.value, "status": result.status,
-               "diagnostics": result.diagnostics, "seconds": result.seconds, "device": str(device),
-               "images": data.name if data is not None and "images" in spec.needs else None}
-        print(json.dumps(finite_or_none(row), default=str), flush=True)
+    table = pd.DataFrame(index=[space.arch_id(a) for a in archs])
+    for arch in archs:
+        for spec in specs:
+            result = spec.score(arch, space=space, data=data, settings=settings[spec.name], seed=args.seed,
+                                device=device, dataset=args.dataset)
+            failed |= result.status.startswith("error:")
+            table.loc[space.arch_id(arch), [spec.name, spec.name + STATUS_SUFFIX]] = [result.value, result.status]
+            row = {"proxy": spec.name, "version": spec.version, "setting": args.setting,
+                   "settings": settings_dict(settings[spec.name]), "settings_hash": settings_hash(settings[spec.name]),
+                   "space": space.name, "arch": space.arch_id(arch), "arch_str": str(arch), "dataset": args.dataset,
+                   "seed": args.seed, "value": result.value, "status": result.status,
+                   "diagnostics": result.diagnostics, "seconds": result.seconds, "device": str(device),
+                   "images": data.name if data is not None and "images" in spec.needs else None}
+            print(json.dumps(finite_or_none(row), default=str), flush=True)
+    for comb in combinations:
+        values = combine(table, comb)
+        for arch_id, value in values.items():
+            print(json.dumps(finite_or_none({
+                "combination": comb.name, "arch": arch_id, "value": float(value), "archs_in_set": len(table),
+                "higher_is_better": comb.higher_is_better, "rule": comb.rule, "components": comb.columns(),
+                "setting": args.setting, "dataset": args.dataset, "seed": args.seed})), flush=True)
     return 1 if failed else 0
