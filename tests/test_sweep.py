@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 
 import pandas as pd
@@ -32,11 +33,12 @@ from benchmarks.sweep import (
 from benchmarks.sweep.run import Progress
 from benchmarks.sweep.store import atomic_write_bytes
 from benchmarks.sweep.worker import score_with_oom_split
+from proxies.registry import REGISTRY
 from zcbench.cli import main
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-PLUGIN = "test_sweep_plugin"
+PLUGIN = "sweep_plugin"  # test-only proxies; not a test_* module, so collection does not register them
 
 
 def tiny_definition(**changes) -> dict:
@@ -502,3 +504,15 @@ def test_provenance_says_unknown_outside_a_checkout(tmp_path):
     assert package_version("no-such-distribution-zcbench") == UNKNOWN
     commit = git_commit()
     assert commit == UNKNOWN or (len(commit) == 40 and int(commit, 16) >= 0)
+
+
+def test_plugin_proxies_are_deterministic_and_fail_as_planted(tiny_images):
+    import_module(PLUGIN)
+    tiny = REGISTRY.get("sweeptest_tiny")
+    a, b = (tiny.score(3, data=tiny_images, seed=1) for _ in range(2))
+    assert a.ok and a.value == b.value
+    assert tiny.score(3, data=tiny_images, seed=2).value != a.value
+    flaky = REGISTRY.get("sweeptest_flaky")
+    assert flaky.score(10).status == "error:ValueError: planted failure for arch 10"
+    assert flaky.score(14).status == "nan"
+    assert REGISTRY.get("sweeptest_oom").score(3).status.startswith("error:OutOfMemoryError")
