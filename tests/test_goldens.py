@@ -12,7 +12,6 @@ import struct
 from pathlib import Path
 
 import pytest
-import torch
 from golden.tiny import preset_space, tiny_settings
 
 from proxies.registry import REGISTRY, settings_hash
@@ -24,13 +23,7 @@ FAST_CELLS = 6  # cells checked in the default run; the rest under -m slow
 RECORD_HINT = "re-record with `python tests/golden/record_goldens.py --proxy {proxy}` if the change is intended"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Goldens were recorded with one thread; one thread is also far faster on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 def load(path: Path) -> dict:

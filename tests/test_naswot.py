@@ -22,12 +22,7 @@ DEAD_CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 B = 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 @pytest.fixture(scope="module")

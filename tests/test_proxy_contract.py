@@ -33,13 +33,7 @@ CASES = [pytest.param(name, preset, preset_space(spec, preset), id=f"{name}-{pre
          for name in REGISTRY.names() for spec in [REGISTRY.get(name)] for preset in spec.presets]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny networks on a shared CPU: one intra-op thread is many times faster than oversubscribed ones."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 @pytest.fixture(scope="module")
