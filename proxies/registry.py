@@ -184,8 +184,10 @@ class Registry:
             import_module(module)
         for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
             loaded = entry.load()
-            if isinstance(loaded, ProxySpec):
-                self.register(loaded)
+            if not isinstance(loaded, ProxySpec):
+                raise ZcbenchError(f"entry point {entry.name!r} = {entry.value!r} in group {ENTRY_POINT_GROUP!r} "
+                                   f"must point at a ProxySpec, got {type(loaded).__name__}")
+            self.register(loaded)
 
     def get(self, name: str) -> ProxySpec:
         self._load()

@@ -186,6 +186,14 @@ def test_third_party_plugin_is_found_through_its_entry_point(monkeypatch, capsys
     assert "third_party_const" in listed
 
 
+def test_plugin_entry_point_that_is_not_a_proxy_spec_is_named(monkeypatch):
+    bad = FakeEntryPoint("broken", ENTRY_POINT_GROUP, object())
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda *, group=None, **_: [bad] if group in (None, ENTRY_POINT_GROUP) else [])
+    with pytest.raises(ZcbenchError, match="'broken' = 'fake_plugin:broken'.*must point at a ProxySpec, got object"):
+        Registry().names()
+
+
 def test_ls_proxies_json_carries_every_metadata_field(capsys):
     assert cli.main(["ls", "proxies", "--json"]) == 0
     listed = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
