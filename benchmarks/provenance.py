@@ -58,6 +58,16 @@ def device_name(device: str | torch.device) -> str:
     return f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+def cpu_model() -> str:
+    """The CPU's model name as `lscpu` reports it ('unknown' where lscpu is absent)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return UNKNOWN
+    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")),
+                UNKNOWN)
+
+
 @functools.cache
 def run_provenance() -> dict:
     """The facts shared by every row a process writes (computed once per process)."""

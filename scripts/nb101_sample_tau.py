@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import json
 import math
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +33,7 @@ import scipy
 import torch
 from scipy.stats import kendalltau
 
-from benchmarks.provenance import run_provenance
+from benchmarks.provenance import cpu_model, run_provenance
 from proxies.registry import get_proxy, settings_hash
 from spaces.image_files import load_image_folder
 from spaces.nb101 import make_arch
@@ -114,15 +113,6 @@ def kendall_table(scores: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
                      "excluded_statuses": json.dumps(mine.status[~mine.index.isin(ok.index)].value_counts().to_dict()),
                      "accuracy": ACCURACY_NOTE})
     return pd.DataFrame(rows)
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")),
-                "unknown")
 
 
 def write_outputs(out: Path, args, settings: dict, cells: pd.DataFrame, order, data) -> pd.DataFrame:

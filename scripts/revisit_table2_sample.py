@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import json
 import math
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -34,7 +33,7 @@ import scipy
 import torch
 from scipy.stats import kendalltau
 
-from benchmarks.provenance import run_provenance
+from benchmarks.provenance import cpu_model, run_provenance
 from proxies.registry import get_proxy, settings_hash
 from spaces import nb201
 from spaces.image_files import load_image_folder
@@ -124,15 +123,6 @@ def kendall_table(scores: pd.DataFrame, indices: list[int]) -> pd.DataFrame:
         if column in table:
             table[column] = table[column].astype("Int64")
     return table
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")),
-                "unknown")
 
 
 def write_outputs(out: Path, name: str, args, indices, settings, data, scores, started: float) -> pd.DataFrame:
