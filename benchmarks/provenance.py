@@ -81,3 +81,18 @@ def run_provenance() -> dict:
         "platform": platform.platform(),
         "executable": sys.executable,
     }
+
+
+def script_environment() -> dict:
+    """Sidecar fields for result files written by scripts: run provenance, library versions, CPU."""
+    import numpy
+    import pandas
+    import scipy
+
+    return {
+        "provenance": run_provenance(),
+        "versions": {"torch": torch.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+                     "pandas": pandas.__version__},
+        "device": {"type": "cpu", "model": cpu_model(), "torch_threads": torch.get_num_threads(),
+                   "cpu_count": os.cpu_count()},
+    }

@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy
 import torch
 from scipy.stats import kendalltau
 
-from benchmarks.provenance import cpu_model, run_provenance
+from benchmarks.provenance import script_environment
 from proxies.registry import get_proxy, settings_hash
 from spaces import nb201
 from spaces.image_files import load_image_folder
@@ -144,10 +143,7 @@ def write_outputs(out: Path, name: str, args, indices, settings, data, scores, s
         "status_counts": {p: rows.status.value_counts().to_dict() for p, rows in scores.groupby("proxy")},
         "seconds_per_cell": seconds.to_dict(orient="index"),
         "wall_seconds_this_invocation": time.perf_counter() - started,
-        "provenance": run_provenance(),
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
-                     "pandas": pd.__version__},
-        "device": {"type": "cpu", "model": cpu_model(), "torch_threads": torch.get_num_threads()},
+        **script_environment(),
         "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "kendall": taus.to_dict(orient="records"),
     }

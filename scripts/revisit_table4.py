@@ -19,9 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
@@ -29,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy
 import torch
 from scipy.stats import kendalltau
 
+from benchmarks.provenance import script_environment
 from proxies.combinations import combine
 from proxies.registry import get_proxy, settings_hash
 from spaces import nb201
@@ -134,14 +131,6 @@ def kendall_table(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -173,10 +162,7 @@ def main(argv=None) -> int:
                              "median_train": float(scores.train_seconds.median()),
                              "max_train": float(scores.train_seconds.max())},
         "wall_seconds_this_invocation": time.perf_counter() - start,
-        "versions": {"torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
-                     "pandas": pd.__version__, "python": platform.python_version(), "git_commit": git_commit()},
-        "device": {"type": "cpu", "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-                   "machine": platform.machine(), "processor": platform.processor() or None},
+        **script_environment(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "kendall": taus.to_dict(orient="records"),
     }
