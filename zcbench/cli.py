@@ -11,7 +11,7 @@ from importlib import import_module
 
 from spaces.errors import ZcbenchError
 
-COMMAND_MODULES = ("ls", "space", "data", "score", "sweep", "reproduce")
+COMMAND_MODULES = ("ls", "space", "data", "score", "sweep", "search", "reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:

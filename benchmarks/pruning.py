@@ -1,0 +1,355 @@
+"""TE-NAS pruning-by-importance search on the NB201 supernet (protocols §B1, with §A1, §A2, §A7).
+
+Start from the C=3, N=1 supernet with every op but `none` on each of the 6 edges. Each round scores
+every op on every edge that still has more than one op: the relative change of the NTK condition
+number κ and of the linear-region count R when that op alone is removed, paired (the pruned copy
+shares the weights and the input batch of the unpruned "origin" network), averaged over repeats.
+The ops are ranked by those changes; on each edge the `prune_number` lowest-scored ops are removed.
+Three rounds (4 → 3 → 2 → 1 ops per edge) leave one op per edge: the searched cell.
+
+What the authors' code does, and the `code` preset reproduces (TE-NAS `prune_tenas.py`):
+* κ on one augmented batch of 72 training images, logits, BN in train mode, float32 eigen-solve,
+  λ_max/λ_min as divided (NaN → 1e5); R from 3 × 1000 single-channel 3×3 crops through the thin
+  supernet (C=1, one cell, no stem);
+* no re-initialisation ever runs (the Kaiming call is a silent no-op, protocols §A1): the κ origin is
+  built once per round and copied into every pruned candidate, so repeats differ only in the batch;
+  the thin origin is built afresh (PyTorch default init) for every candidate;
+* per repeat the change is rounded to 3 decimals; ranks are dense over the candidates sorted by the
+  mean change rounded to 3 significant figures (κ: largest decrease first; R: smallest first), two
+  neighbours share a rank when their unrounded means are equal; the op with the lowest rank sum on
+  each edge is pruned, ties going to the earlier op in the κ order.
+
+The `paper` preset follows the text instead: NTK batch 32, Kaiming-normal weights re-drawn for every
+repeat, float64 eigen-solve with explicit statuses, 5 × 1000 crops ("5000 images"). `criterion`
+selects the combination studied in TE-NAS App. D (only κ, only R, min/max of the two ranks, sum of
+the raw changes, rank sum).
+
+κ changes that are not finite (a singular kernel under the `paper` arithmetic) are recorded per
+candidate, counted, and ranked after every finite change (never pruned ahead of a measured op).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.provenance import run_provenance
+from benchmarks.sweep.store import atomic_write_json
+from proxies.linear_regions import LinearRegionSettings, count_linear_regions
+from proxies.ntk import NTKSettings, ntk_condition_number
+from proxies.registry import settings_dict, settings_hash
+from spaces.images import ImageSet, random_single_channel_crops
+from spaces.init import INIT_SCHEMES, initialize
+from spaces.nb201 import EDGES, OPS, NB201Arch
+from spaces.nb201_networks import build_supernet, supernet_mask
+
+CRITERIA = ("rank_sum", "ntk", "lr", "min_rank", "max_rank", "value_sum")
+Candidate = tuple[int, int]  # (edge index in EDGES, op index in OPS)
+
+
+@dataclass(frozen=True)
+class PruningSettings:
+    """Every choice of one TE-NAS pruning search (defaults = the `code` preset)."""
+
+    ntk_batch: int = 72
+    lr_batches: int = 3
+    lr_batch_size: int = 1000
+    crop_size: int = 3
+    repeats: int = 3
+    precision: int = 3  # decimals of each per-repeat change; significant figures of the sort key
+    prune_number: int = 1  # ops removed per edge and round
+    channels: int = 3  # κ supernet width (the R network is always the thin C=1 supernet)
+    cells: int = 1  # κ supernet cells per stage
+    augment: bool = True  # NB201 train transform on the κ batch
+    ntk_init: str = "pytorch_default"
+    lr_init: str = "pytorch_default"
+    reinit_per_repeat: bool = False
+    eig_dtype: str = "float32"
+    authors_arithmetic: bool = True  # κ = λmax/λmin as divided, NaN → 1e5 (else: singular → inf)
+    ntk_method: str = "loop"
+    criterion: str = "rank_sum"
+
+    def __post_init__(self):
+        if self.criterion not in CRITERIA:
+            raise ValueError(f"unknown pruning criterion {self.criterion!r}; expected one of {CRITERIA}")
+        for name in ("ntk_init", "lr_init"):
+            if getattr(self, name) not in INIT_SCHEMES:
+                raise ValueError(f"{name} {getattr(self, name)!r} is not one of {INIT_SCHEMES}")
+        for name in ("lr_batches", "lr_batch_size", "crop_size", "repeats", "prune_number", "channels", "cells"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"pruning setting {name} must be ≥ 1, got {getattr(self, name)}")
+        if self.ntk_batch < 2:
+            raise ValueError(f"pruning setting ntk_batch must be ≥ 2, got {self.ntk_batch}")
+
+    def ntk_settings(self) -> NTKSettings:
+        return NTKSettings(batch_size=self.ntk_batch, eig_dtype=self.eig_dtype, nan_to_1e5=self.authors_arithmetic,
+                           method=self.ntk_method)
+
+
+CODE = PruningSettings()
+PAPER = dataclasses.replace(CODE, ntk_batch=32, lr_batches=5, ntk_init="kaiming_normal_fanout",
+                            lr_init="kaiming_normal_fanin", reinit_per_repeat=True, eig_dtype="float64",
+                            authors_arithmetic=False)
+PRESETS = {"code": CODE, "paper": PAPER}
+
+
+def round_significant(value: float, digits: int) -> float:
+    """`value` rounded to `digits` significant figures (the authors' sort key; 1e-8 guards log10 of
+    values just below a power of ten)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    magnitude = abs(value) + 1e-8
+    power = math.floor(math.log10(magnitude)) + 1
+    return math.copysign(round(magnitude / 10 ** power, digits) * 10 ** power, value)
+
+
+def dense_ranks(values: dict[Candidate, float], descending: bool, digits: int) -> dict[Candidate, int]:
+    """0-based dense ranks in the order the authors sort: by the value rounded to `digits` significant
+    figures (stable: equal keys keep insertion order); a neighbour with an EXACTLY equal unrounded value
+    shares the rank, anything else takes the next rank. Non-finite values go last, sharing one rank."""
+    finite = [c for c in values if math.isfinite(values[c])]
+    order = sorted(finite, key=lambda c: round_significant(values[c], digits), reverse=descending)
+    order += [c for c in values if not math.isfinite(values[c])]
+    ranks: dict[Candidate, int] = {}
+    for position, cand in enumerate(order):
+        if position == 0:
+            ranks[cand] = 0
+            continue
+        previous = order[position - 1]
+        same = values[cand] == values[previous] or not (math.isfinite(values[cand]) or math.isfinite(values[previous]))
+        ranks[cand] = ranks[previous] if same else ranks[previous] + 1
+    return ranks
+
+
+def prune_scores(ntk_change: dict[Candidate, float], lr_change: dict[Candidate, float],
+                 criterion: str, digits: int) -> tuple[dict[Candidate, float], list[Candidate]]:
+    """Score every candidate (LOW = least important = pruned first) and return the scores with the
+    candidates in pruning order (ascending score, ties by the κ ranking order, as the authors' stable sort).
+
+    κ rank: largest relative decrease of κ when the op is removed first (removing it helps
+    trainability → prune it); R rank: smallest relative decrease of R first (removing it costs little
+    expressivity). `value_sum` adds the raw changes with the same orientation: ΔR − Δκ.
+    """
+    ntk_rank = dense_ranks(ntk_change, descending=True, digits=digits)
+    lr_rank = dense_ranks(lr_change, descending=False, digits=digits)
+    kappa_order = sorted(ntk_rank, key=ntk_rank.get)  # stable: the κ sort order
+    if criterion == "rank_sum":
+        score = {c: ntk_rank[c] + lr_rank[c] for c in kappa_order}
+    elif criterion == "ntk":
+        score = {c: ntk_rank[c] for c in kappa_order}
+    elif criterion == "lr":
+        score = {c: lr_rank[c] for c in kappa_order}
+    elif criterion == "min_rank":
+        score = {c: min(ntk_rank[c], lr_rank[c]) for c in kappa_order}
+    elif criterion == "max_rank":
+        score = {c: max(ntk_rank[c], lr_rank[c]) for c in kappa_order}
+    elif criterion == "value_sum":
+        score = {c: lr_change[c] - ntk_change[c] for c in kappa_order}
+    else:
+        raise ValueError(f"unknown pruning criterion {criterion!r}; expected one of {CRITERIA}")
+    finite_score = {c: (s if math.isfinite(s) else math.inf) for c, s in score.items()}
+    return score, sorted(kappa_order, key=finite_score.get)
+
+
+def choose_pruned(order: list[Candidate], mask: torch.Tensor, prune_number: int) -> list[Candidate]:
+    """On each edge, the first `prune_number` candidates of `order`, leaving at least one op."""
+    chosen: list[Candidate] = []
+    taken = dict.fromkeys(range(len(EDGES)), 0)
+    for edge, op in order:
+        if taken[edge] < min(prune_number, int(mask[edge].sum()) - 1):
+            chosen.append((edge, op))
+            taken[edge] += 1
+    return chosen
+
+
+def _without(mask: torch.Tensor, cand: Candidate) -> torch.Tensor:
+    pruned = mask.clone()
+    pruned[cand] = False
+    return pruned
+
+
+def _copy_weights(source: nn.Module, target: nn.Module) -> None:
+    """Same parameters in the pruned copy (the op masks differ, so whole state dicts cannot be copied)."""
+    with torch.no_grad():
+        for p_src, p_dst in zip(source.parameters(), target.parameters(), strict=True):
+            p_dst.copy_(p_src)
+
+
+def relative_change(origin: float, pruned: float, precision: int) -> float:
+    """(origin − pruned) / origin rounded to `precision` decimals; NaN when undefined."""
+    with np.errstate(all="ignore"):
+        change = (origin - pruned) / origin if origin != 0 else math.nan
+    return round(change, precision) if math.isfinite(change) else math.nan
+
+
+@dataclass
+class SearchContext:
+    data: ImageSet
+    settings: PruningSettings
+    rng: np.random.Generator
+    num_classes: int
+    device: torch.device
+
+    def supernet(self, mask: torch.Tensor, thin: bool = False) -> nn.Module:
+        channels, cells = (1, 1) if thin else (self.settings.channels, self.settings.cells)
+        net = build_supernet(mask, channels=channels, cells_per_stage=cells, num_classes=self.num_classes, thin=thin)
+        return net.to(self.device).train()
+
+    def kappa(self, network: nn.Module, images: torch.Tensor) -> tuple[float, str]:
+        """κ as the preset computes it, with the status of the checked computation."""
+        result = ntk_condition_number(network, images, self.settings.ntk_settings())
+        if self.settings.authors_arithmetic:
+            value = 1e5 if result.diagnostics["nan_rule_fired"] else result.diagnostics["raw_ratio"]
+            return value, result.status
+        return result.value, result.status
+
+
+def _ntk_changes(ctx: SearchContext, origin: nn.Module, cand_mask: torch.Tensor) -> dict:
+    s = ctx.settings
+    pruned = ctx.supernet(cand_mask)
+    record = {"kappa_origin": [], "kappa_pruned": [], "kappa_status": [], "ntk_change": []}
+    for _ in range(s.repeats):
+        if s.reinit_per_repeat:
+            initialize(origin, s.ntk_init)
+        _copy_weights(origin, pruned)
+        images, _, _ = ctx.data.batch(s.ntk_batch, ctx.rng, augment=s.augment)
+        images = images.to(ctx.device)
+        (k_origin, st_origin), (k_pruned, st_pruned) = ctx.kappa(origin, images), ctx.kappa(pruned, images)
+        record["kappa_origin"].append(k_origin)
+        record["kappa_pruned"].append(k_pruned)
+        record["kappa_status"].append([st_origin, st_pruned])
+        record["ntk_change"].append(relative_change(k_origin, k_pruned, s.precision))
+    return record
+
+
+def _lr_changes(ctx: SearchContext, mask: torch.Tensor, cand_mask: torch.Tensor) -> dict:
+    s = ctx.settings
+    thin_origin, thin_pruned = ctx.supernet(mask, thin=True), ctx.supernet(cand_mask, thin=True)
+    count = LinearRegionSettings(batches=s.lr_batches, batch_size=s.lr_batch_size, crop_size=s.crop_size)
+    record = {"regions_origin": [], "regions_pruned": [], "lr_change": []}
+    for repeat in range(s.repeats):
+        if repeat == 0 or s.reinit_per_repeat:
+            initialize(thin_origin, s.lr_init)  # `pytorch_default` keeps the fresh build's init
+        _copy_weights(thin_origin, thin_pruned)
+        batches = [random_single_channel_crops(ctx.data, s.lr_batch_size, s.crop_size, ctx.rng).to(ctx.device)
+                   for _ in range(s.lr_batches)]
+        r_origin = count_linear_regions(thin_origin, batches, count).regions
+        r_pruned = count_linear_regions(thin_pruned, batches, count).regions
+        record["regions_origin"].append(r_origin)
+        record["regions_pruned"].append(r_pruned)
+        record["lr_change"].append(relative_change(r_origin, r_pruned, s.precision))
+    return record
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if all(math.isfinite(v) for v in values) else math.nan
+
+
+def prune_round(ctx: SearchContext, mask: torch.Tensor, progress: Callable[[str], None] | None = None
+                ) -> tuple[torch.Tensor, list[dict]]:
+    """One round: measure every removable op, prune the lowest-scored op(s) per edge. Returns the new
+    mask and one record per candidate (per-repeat κ, R and changes, ranks, score, pruned or not)."""
+    s = ctx.settings
+    origin = initialize(ctx.supernet(mask), s.ntk_init)  # once per round (re-drawn per repeat if configured)
+    candidates = [(e, o) for e in range(len(EDGES)) if mask[e].sum() > 1 for o in range(len(OPS)) if mask[e, o]]
+    records = {}
+    for number, cand in enumerate(candidates, 1):
+        cand_mask = _without(mask, cand)
+        records[cand] = {"edge": f"{EDGES[cand[0]][1]}->{EDGES[cand[0]][0]}", "op": OPS[cand[1]],
+                         **_ntk_changes(ctx, origin, cand_mask), **_lr_changes(ctx, mask, cand_mask)}
+        if progress:
+            progress(f"candidate {number}/{len(candidates)}: {OPS[cand[1]]} on edge {records[cand]['edge']}")
+    ntk_change = {c: _mean(r["ntk_change"]) for c, r in records.items()}
+    lr_change = {c: _mean(r["lr_change"]) for c, r in records.items()}
+    score, order = prune_scores(ntk_change, lr_change, s.criterion, s.precision)
+    chosen = set(choose_pruned(order, mask, s.prune_number))
+    new_mask = mask.clone()
+    for cand in chosen:
+        new_mask[cand] = False
+    out = []
+    for position, cand in enumerate(order):
+        out.append({**records[cand], "ntk_change_mean": ntk_change[cand], "lr_change_mean": lr_change[cand],
+                    "score": score[cand], "order": position, "pruned": cand in chosen})
+    return new_mask, out
+
+
+@dataclass
+class PruningRun:
+    arch: NB201Arch
+    setting: str
+    settings: PruningSettings
+    dataset: str
+    seed: int
+    rounds: list[list[dict]]
+    seconds: float
+    nonfinite_ntk_changes: int
+
+
+def searched_arch(mask: torch.Tensor) -> NB201Arch:
+    if not bool((mask.sum(dim=1) == 1).all()):
+        raise ValueError(f"not a single-path mask: ops per edge {mask.sum(dim=1).tolist()}")
+    return NB201Arch(tuple(OPS[int(row.nonzero())] for row in mask))
+
+
+def prune_search(data: ImageSet, *, setting: str = "code", settings: PruningSettings | None = None, seed: int = 0,
+                 dataset: str = "cifar10", device: str | torch.device = "cpu",
+                 progress: Callable[[str], None] | None = None) -> PruningRun:
+    """Run one TE-NAS pruning search; deterministic for a given seed on CPU (torch RNG forked and seeded
+    for the network inits, a numpy Generator seeded from `seed` for batches and crops)."""
+    settings = settings or PRESETS[setting]
+    ctx = SearchContext(data, settings, np.random.default_rng(seed), data.num_classes, torch.device(device))
+    mask = supernet_mask()
+    rounds = []
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        while bool((mask.sum(dim=1) > 1).any()):
+            if progress:
+                progress(f"round {len(rounds) + 1}: ops per edge {mask.sum(dim=1).tolist()}")
+            mask, records = prune_round(ctx, mask, progress)
+            rounds.append(records)
+    nonfinite = sum(not math.isfinite(r["ntk_change_mean"]) for rnd in rounds for r in rnd)
+    return PruningRun(searched_arch(mask), setting, settings, dataset, seed, rounds, time.perf_counter() - start,
+                      nonfinite)
+
+
+# ------------------------------------------------------------------------ stored runs (one JSON each)
+def run_name(dataset: str, setting: str, settings: PruningSettings, seed: int) -> str:
+    """`<dataset>/<preset>-<criterion>-<settings hash>/seed-<seed>.json`: any override gets its own folder,
+    so resuming never mixes runs of different settings."""
+    return f"{dataset}/{setting}-{settings.criterion}-{settings_hash(settings)}/seed-{seed}.json"
+
+
+def run_record(run: PruningRun, images: str) -> dict:
+    """The JSON object stored for one search: the cell found, every round's measurements, provenance.
+    Non-finite κ values are written as JSON NaN/Infinity (Python's json reads them back)."""
+    return {"search": "tenas-prune", "space": "nb201", "dataset": run.dataset, "seed": run.seed,
+            "setting": run.setting, "criterion": run.settings.criterion, "settings": settings_dict(run.settings),
+            "settings_hash": settings_hash(run.settings), "arch": run.arch.index, "arch_str": str(run.arch),
+            "seconds": run.seconds, "nonfinite_ntk_changes": run.nonfinite_ntk_changes, "images": images,
+            "rounds": run.rounds, **run_provenance()}
+
+
+def run_searches(data: ImageSet, out_dir, *, seeds, dataset: str, setting: str, settings: PruningSettings,
+                 images: str, device: str = "cpu", progress: Callable[[str], None] | None = None):
+    """Run the searches whose JSON is not yet under `out_dir` (resume = rerun the same command); yields
+    (path, record, computed) per seed, finished ones read back instead of recomputed."""
+    for seed in seeds:
+        path = Path(out_dir) / run_name(dataset, setting, settings, seed)
+        if path.exists():
+            yield path, json.loads(path.read_text()), False
+            continue
+        run = prune_search(data, setting=setting, settings=settings, seed=seed, dataset=dataset, device=device,
+                           progress=progress and (lambda message, seed=seed: progress(f"seed {seed}: {message}")))
+        record = run_record(run, images)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, record)
+        yield path, record, True
