@@ -48,8 +48,12 @@ RESNET_ARCH = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|s
 
 NB101_ENABLE = ("NB101 ground truth (nasbench_only108.tfrecord, `zcbench data convert nb101`) and NB101 proxy "
                 "sweeps; the shared nb101 sample (500 cells, one validation run) is too small for these claims")
-PRUNING_ENABLE = ("TE-NAS pruning-search runs (benchmarks search procedures, 4–5 seeds per dataset); "
-                  "the reports layer does not read search-run results yet")
+PRUNING_HOW = ("runs of `zcbench search prune` (TE-NAS pruning search, benchmarks.pruning) stored under "
+               "<results>/tenas_prune; one search costs 324 κ evaluations (≈ 30–60 min on one CPU core here)")
+ANGLELOSS_PRUNING_ENABLE = ("pruning with AngleLoss (a supernet short-trained 100 iterations per candidate, Revisit "
+                            "§4.3) is not implemented: benchmarks.pruning scores candidates by κ and R only")
+PRUNING_METHOD = ("TE-NAS pruning search (protocols §B1; `code` preset of benchmarks.pruning), the NB201 test "
+                  "accuracy of the cell found per seed, mean (std, ddof=0) over the seeds")
 EPOCH_LOG_ENABLE = ("per-epoch NB201 logs (training loss / validation accuracy at epoch 20) from the official "
                     "NAS-Bench-201-v1_0-e61699.pth; the normalized table holds final-epoch accuracies only")
 
@@ -158,11 +162,14 @@ def _revisit_claims() -> list[Claim]:
                      "LR2 is the worst metric, below random, in the groups",
                      "group experiment; LR2 mean below the random baseline in most (≥ 5 of 8) groups per dataset",
                      "group_experiment", params={"statement": "lr2-below-random"}))
-    out.append(Claim("R19", "R19", "Revisit", "Tab. 6", "pruning search (TE-NAS procedure), 5 seeds",
-                     {"AngleLoss": [ms(93.16, 0.37), ms(70.48, 1.04), ms(43.04, 1.82)],
-                      "AngleLoss+#Param": [ms(93.36, 0.26), ms(70.87, 0.41), ms(43.77, 1.33)],
-                      "TE-NAS (official code)": [ms(93.20, 0.29), ms(70.44, 1.34), ms(42.34, 0.63)]},
-                     "pruning-search runs", "static", verdict="needs-results", enable=PRUNING_ENABLE,
+    for ds, value in zip(NB201_DATASETS, (ms(93.20, 0.29), ms(70.44, 1.34), ms(42.34, 0.63))):
+        out.append(Claim(f"R19/tenas/{ds}", "R19", "Revisit", "Tab. 6", f"TE-NAS† (official code re-run), {SHORT[ds]}, "
+                         "5 seeds", value, PRUNING_METHOD, "pruning_search", "2se",
+                         {"dataset": ds, "criterion": "rank_sum", "runs": 5}))
+    out.append(Claim("R19/angleloss", "R19", "Revisit", "Tab. 6", "pruning search with AngleLoss / AngleLoss+#Param, "
+                     "5 seeds", {"AngleLoss": [ms(93.16, 0.37), ms(70.48, 1.04), ms(43.04, 1.82)],
+                                 "AngleLoss+#Param": [ms(93.36, 0.26), ms(70.87, 0.41), ms(43.77, 1.33)]},
+                     "pruning-search runs", "static", verdict="needs-results", enable=ANGLELOSS_PRUNING_ENABLE,
                      training="short"))
     out.append(Claim("R20", "R20", "Revisit", "Tab. 6 (quoted)", "RSPS, DARTS-1st, GDAS, LGA",
                      {"RSPS": [87.66, 58.33, 31.14], "DARTS-1st": [54.30, 15.61, 16.32],
@@ -176,7 +183,7 @@ def _revisit_claims() -> list[Claim]:
             ("R24", "images per class 5/10/20", [ms(70.26, 1.08), ms(70.58, 0.82), ms(70.28, 0.97)])):
         out.append(Claim(cid, cid, "Revisit", "Tab. 9", f"C100 pruning search with AngleLoss+#Param, {label}",
                          values, "pruning-search runs per configuration", "static", verdict="needs-results",
-                         enable=PRUNING_ENABLE, training="short"))
+                         enable=ANGLELOSS_PRUNING_ENABLE, training="short"))
     out.append(Claim("R25", "R25", "Revisit", "Tab. 7", "DARTS space, C10", {"AngleLoss": 97.37, "+#Param": 97.44},
                      "DARTS search + 600-epoch retraining", "static", verdict="out-of-scope", training="full"))
     out.append(Claim("R26", "R26", "Revisit", "Tab. 8", "ImageNet (mobile setting)",
@@ -206,10 +213,10 @@ def _tenas_claims() -> list[Claim]:
         Claim("T5", "T5", "TE-NAS", "App. E, Fig. 10", "NB201 train accuracy vs test accuracy",
               "strong correlation", "Kendall τ-b and Pearson r of final train vs test accuracy (C100); "
               "'strong' = τ ≥ 0.5", "train_test", params={"dataset": "cifar100"}),
-        Claim("T6", "T6", "TE-NAS", "Tab. 1", "TE-NAS pruning search, 4 seeds",
-              {"cifar10": ms(93.9, 0.47), "cifar100": ms(71.24, 0.56), "imagenet16": ms(42.38, 0.46)},
-              "pruning-search runs", "static", verdict="needs-results", enable=PRUNING_ENABLE),
     ]
+    for ds, value in zip(NB201_DATASETS, (ms(93.9, 0.47), ms(71.24, 0.56), ms(42.38, 0.46))):
+        out.append(Claim(f"T6/{ds}", "T6", "TE-NAS", "Tab. 1", f"TE-NAS pruning search, {SHORT[ds]}, 4 seeds", value,
+                         PRUNING_METHOD, "pruning_search", "2se", {"dataset": ds, "criterion": "rank_sum", "runs": 4}))
     for ds, value in zip(NB201_DATASETS, (94.37, 73.51, 47.31)):
         out.append(Claim(f"T7/optimal/{ds}", "T7", "TE-NAS", "Tab. 1", f"optimal NB201 test accuracy, {SHORT[ds]}",
                          value, "maximum over all 15,625 archs of the test accuracy", "lookup_optimal", 0.006,
@@ -225,13 +232,17 @@ def _tenas_claims() -> list[Claim]:
         out.append(Claim(f"T7/resnet/{ds}", "T7", "TE-NAS", "Tab. 1", f"ResNet cell test accuracy, {SHORT[ds]}",
                          value, f"test accuracy of {RESNET_ARCH}", "lookup_arch", 0.006,
                          {"dataset": ds, "arch": RESNET_ARCH}))
+    for claim, where, setting, variants in (
+            ("T8", "App. D.1, Tab. 4", "prune with only κ / only R / both",
+             (("ntk", ms(69.25, 1.29)), ("lr", ms(70.48, 0.29)), ("rank_sum", ms(71.24, 0.56)))),
+            ("T9", "App. D.2, Tab. 5", "combine κ and R by min / max of ranks, sum of the changes, rank sum",
+             (("min_rank", ms(70.75, 0.73)), ("max_rank", ms(70.33, 1.09)), ("value_sum", ms(70.47, 0.68)),
+              ("rank_sum", ms(71.24, 0.56))))):
+        for criterion, value in variants:
+            out.append(Claim(f"{claim}/{criterion}", claim, "TE-NAS", where, f"C100, {setting}: {criterion}", value,
+                             PRUNING_METHOD + f"; criterion {criterion} (App. D variants: our reading, no code)",
+                             "pruning_search", "2se", {"dataset": "cifar100", "criterion": criterion, "runs": 4}))
     out += [
-        Claim("T8", "T8", "TE-NAS", "App. D.1, Tab. 4", "C100, prune with only κ / only R / both",
-              [ms(69.25, 1.29), ms(70.48, 0.29), ms(71.24, 0.56)], "pruning-search runs", "static",
-              verdict="needs-results", enable=PRUNING_ENABLE),
-        Claim("T9", "T9", "TE-NAS", "App. D.2, Tab. 5", "C100, combination min / max / Δκ+ΔR values / rank-sum",
-              [ms(70.75, 0.73), ms(70.33, 1.09), ms(70.47, 0.68), ms(71.24, 0.56)], "pruning-search runs",
-              "static", verdict="needs-results", enable=PRUNING_ENABLE),
         Claim("T10", "T10", "TE-NAS", "Tab. 2", "DARTS space, C10 search + retrain", "2.63 (0.064) % error, 3.8 M",
               "DARTS search + 600-epoch retraining", "static", verdict="out-of-scope", training="full"),
         Claim("T11", "T11", "TE-NAS", "Tab. 3", "ImageNet mobile setting", "26.2/8.3 and 24.5/7.5 top-1/top-5 error",

@@ -12,6 +12,7 @@ figures/*.png. The one-line summary is returned by `reproduce()` and printed by 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -24,11 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.pruning import CODE as PRUNING_CODE
 from proxies.combinations import combination_names, combine, get_combination
+from proxies.registry import settings_hash
 from reports import claims as ledger
 from reports import groups as groups_mod
 from reports import plots, render, stats, tenas
 from reports.correlations import correlation_table
+from reports.pruning import PRUNING_DIR, load_pruning_runs, summarize_runs
 from reports.results import ProxyScores, available, load_results, proxy_scores, unmerged_sweeps
 from reports.search import Score, group_experiment, random_search, rule_columns, summarize
 from reports.tables import NO_TARGET, ReportTable
@@ -74,6 +78,7 @@ class Inputs:
     truth_missing: str = ""
     results: pd.DataFrame = field(default_factory=pd.DataFrame)
     unmerged: list = field(default_factory=list)  # sweep folders without merged.parquet
+    pruning_runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # stored `zcbench search prune` runs
     revisit_groups: list | None = None
     groups_missing: str = ""
     cache: dict = field(default_factory=dict)
@@ -114,6 +119,7 @@ def load_inputs(data_dir=None, results_dir=None, quick=False, seed=0) -> Inputs:
             raise ZcbenchError(f"results directory {inputs.results_dir} does not exist")
         inputs.results = load_results(inputs.results_dir)
         inputs.unmerged = unmerged_sweeps(inputs.results_dir)
+        inputs.pruning_runs = load_pruning_runs(inputs.results_dir)
     return inputs
 
 
@@ -256,6 +262,40 @@ def compute_random_search(claim, inputs: Inputs) -> Outcome:
         {"first_10_picks": runs["arch"].tolist()[:10], "first_10_pick_accuracies": runs["accuracy"].tolist()[:10],
          f"expected_over_{inputs.expectation_runs}_runs": {"mean": many["mean"], "std": many["std"]}},
         partial=partial)
+
+
+# ------------------------------------------------------------------------------------ pruning search
+
+def compute_pruning_search(claim, inputs: Inputs) -> Outcome:
+    """Accuracy of the cells found by stored TE-NAS pruning searches (the `code` preset with the claim's
+    criterion; runs with other settings hashes are not mixed in)."""
+    dataset, criterion = claim.params["dataset"], claim.params["criterion"]
+    wanted = settings_hash(dataclasses.replace(PRUNING_CODE, criterion=criterion))
+    runs = inputs.pruning_runs
+    if not runs.empty:
+        runs = runs[(runs["dataset"] == dataset) & (runs["settings_hash"] == wanted)]
+    if runs.empty:
+        where = f"{inputs.results_dir / PRUNING_DIR}" if inputs.results_dir else "<results>/" + PRUNING_DIR
+        raise Missing("needs-results", f"{ledger.PRUNING_HOW}; none found in {where} for {dataset}, criterion "
+                                       f"{criterion}: run `zcbench search prune --dataset {dataset} --criterion "
+                                       f"{criterion} --seed 1 … --seed {claim.params['runs']}`")
+    spec, acc, note = target(inputs, claim.paper, dataset)
+    summary, table = summarize_runs(runs, acc)
+    images = sorted(set(table["images"]))
+    partial = []
+    if summary["seeds"] < claim.params["runs"]:
+        partial.append(f"{summary['seeds']} of the paper's {claim.params['runs']} seeds")
+    if any(text.startswith("SYNTHETIC") for text in images):
+        partial.append("searched on synthetic images")
+    explanation = "; ".join(filter(None, [f"images: {' | '.join(images)}", note]))
+    return Outcome(
+        {"mean": summary["mean"], "std": summary["std"]}, explanation,
+        _spec(spec.describe(), "cells found by the searches", summary["seeds"], 0, criterion=criterion,
+              settings_hash=wanted, seeds=table["seed"].tolist()),
+        {**_truth_provenance(inputs), "runs": table[["seed", "git_commit", "torch_version", "host", "file"]]
+         .to_dict("records")},
+        {"per_seed": table[["seed", "arch", "arch_str", "accuracy", "seconds"]].to_dict("records")},
+        partial="; ".join(partial))
 
 
 # ------------------------------------------------------------------------------------ correlations
@@ -573,7 +613,7 @@ COMPUTE = {
     "op_composition": compute_op_composition, "rank_sum": compute_rank_sum, "train_test": compute_train_test,
     "lookup_optimal": compute_lookup_optimal, "lookup_arch": compute_lookup_arch,
     "group_experiment": compute_group_experiment, "table_consistency": compute_table_consistency,
-    "kendall_consistency": compute_kendall_consistency,
+    "kendall_consistency": compute_kendall_consistency, "pruning_search": compute_pruning_search,
 }
 
 

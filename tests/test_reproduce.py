@@ -1,5 +1,6 @@
 """`zcbench reproduce`: the ledger from fake ground truth + fake sweep results, checked against
 independent re-computations; the HTML report shows the ledger's numbers; missing inputs are named."""
+import dataclasses
 import json
 import random
 from html.parser import HTMLParser
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from benchmarks import pruning
 from proxies.registry import REGISTRY, settings_hash
 from reports import claims, render
 from reports import reproduce as rp
@@ -74,6 +76,26 @@ def write_fake_results(root, archs_subset=None, data_source="dataset files", pro
     return values
 
 
+PRUNED_ARCHS = [6111, 1, 857, 9930]  # the cells "found" by the fake searches, seeds 1–4
+
+
+def write_fake_pruning_runs(results):
+    """Stored searches in the `zcbench search prune` layout: the code preset on cifar10 (4 seeds) and one
+    run with other settings that must not be mixed in."""
+    code = pruning.CODE
+    other = dataclasses.replace(pruning.CODE, ntk_batch=8)
+    for settings, seeds, archs in ((code, [1, 2, 3, 4], PRUNED_ARCHS), (other, [1], [0])):
+        for seed, arch in zip(seeds, archs):
+            path = results / pruning.run_name("cifar10", "code", settings, seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            record = {"dataset": "cifar10", "setting": "code", "criterion": settings.criterion, "seed": seed,
+                      "settings_hash": settings_hash(settings), "arch": arch,
+                      "arch_str": str(nb201.index_to_arch(arch)),
+                      "seconds": 1.0, "images": "fake test images", "nonfinite_ntk_changes": 0, "git_commit": "abc",
+                      "torch_version": "t", "package_version": "p", "host": "h", "rounds": []}
+            path.write_text(json.dumps(record))
+
+
 def no_demo(inputs):
     return [], {"proxies": [], "archs": 0, "seconds": {}}
 
@@ -83,6 +105,7 @@ def full_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("reproduce")
     table = write_fake_data_dir(root / "data")
     values = write_fake_results(root / "results")
+    write_fake_pruning_runs(root / "results" / "tenas_prune")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rp, "synthetic_demo", no_demo)
         mp.setattr(rp.Inputs, "bootstrap_reps", 20)  # fewer repetitions: this checks plumbing, not precision
@@ -117,6 +140,20 @@ def test_random_search_claim_equals_an_independent_simulation(full_run):
     assert entry["our_value"]["std"] == pytest.approx(acc[picks].std(ddof=0), abs=1e-9)
     assert entry["details"]["first_10_picks"] == picks
     assert "v1_1" in entry["spec"]["target"] and entry["verdict"] in ("reproduced", "deviates")
+
+
+def test_pruning_claims_read_stored_searches_of_the_code_preset(full_run):
+    table, ledger = full_run["table"], full_run["ledger"]
+    acc = table["cifar10_test_v1_0"][PRUNED_ARCHS]  # TE-NAS reads v1_0 first
+    entry = ledger["T6/cifar10"]
+    assert entry["our_value"]["mean"] == pytest.approx(acc.mean(), abs=1e-9)
+    assert entry["our_value"]["std"] == pytest.approx(acc.std(ddof=0), abs=1e-9)
+    assert [r["arch"] for r in entry["details"]["per_seed"]] == PRUNED_ARCHS  # the ntk_batch=8 run is not mixed in
+    assert entry["verdict"] in ("reproduced", "deviates") and "fake test images" in entry["explanation"]
+    assert ledger["R19/tenas/cifar10"]["verdict"] == "indicative"  # 4 of Revisit's 5 seeds
+    assert "4 of the paper's 5 seeds" in ledger["R19/tenas/cifar10"]["explanation"]
+    missing = ledger["T6/cifar100"]
+    assert missing["verdict"] == "needs-results" and "zcbench search prune --dataset cifar100" in missing["enable"]
 
 
 def test_rank_sum_search_with_a_lower_is_better_proxy(full_run):

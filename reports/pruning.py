@@ -1,0 +1,38 @@
+"""Stored TE-NAS pruning searches (`zcbench search prune`) as a table, and their accuracy summary.
+
+A results directory holds `tenas_prune/<dataset>/<preset>-<criterion>-<settings hash>/seed-<s>.json`,
+one search each. `load_pruning_runs` reads them into one row per search; `summarize_runs` adds the
+benchmark accuracy of each cell found and the mean (std, ddof=0, as the papers' "mean (std)") over seeds.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spaces.errors import CorruptDataError
+
+PRUNING_DIR = "tenas_prune"
+RUN_COLUMNS = ("dataset", "setting", "criterion", "settings_hash", "seed", "arch", "arch_str", "seconds", "images",
+               "nonfinite_ntk_changes", "git_commit", "torch_version", "package_version", "host")
+
+
+def load_pruning_runs(results_dir) -> pd.DataFrame:
+    """One row per stored search under `results_dir/tenas_prune` (empty table when there are none)."""
+    rows = []
+    for path in sorted((Path(results_dir) / PRUNING_DIR).glob("*/*/seed-*.json")):
+        try:
+            record = json.loads(path.read_text())
+            rows.append({**{key: record[key] for key in RUN_COLUMNS}, "file": str(path)})
+        except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as exc:
+            raise CorruptDataError(f"{path}: not a pruning-search record ({type(exc).__name__}: {exc})") from exc
+    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "file"])
+
+
+def summarize_runs(runs: pd.DataFrame, accuracy: pd.Series) -> tuple[dict, pd.DataFrame]:
+    """({'mean', 'std', 'seeds'}, the runs with an `accuracy` column): accuracy of the cell found per seed."""
+    table = runs.sort_values("seed").assign(accuracy=runs["arch"].map(accuracy))
+    values = table["accuracy"].to_numpy(float)
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "seeds": len(values)}, table
