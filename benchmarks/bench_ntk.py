@@ -6,13 +6,12 @@ gradient paths in the same run so their ratio is the speed-up of `method='vector
 NTK_BENCH_BATCH to shrink it for a brief run on a small shared CPU (the loop does one backward pass
 per sample, so its cost grows ~B², the vectorized path's ~B). Wall and CPU seconds, batch and torch
 threads are in `extra_info` (CPU seconds are the fairer number on a shared machine);
-NTK_BENCH_THREADS sets torch's thread count (default 1).
+BENCH_THREADS sets torch's thread count (default 1; benchmarks/conftest.py).
 """
 import os
 import time
 
 import pytest
-import torch
 
 from proxies.registry import get_proxy
 from spaces.images import synthetic_imageset
@@ -23,20 +22,11 @@ ARCHS = {
     "nb201-6111 (best C10)": 6111,
 }
 BATCH = int(os.environ.get("NTK_BENCH_BATCH", "72"))
-THREADS = int(os.environ.get("NTK_BENCH_THREADS", "1"))
 
 
 @pytest.fixture(scope="module")
 def images():
     return synthetic_imageset(n=max(BATCH, 16), size=32, num_classes=10, seed=0)
-
-
-@pytest.fixture
-def threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    yield THREADS
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("method", ["loop", "vectorized"])

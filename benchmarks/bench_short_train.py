@@ -3,13 +3,11 @@
 C=16, N=5 network with 10 outputs, 10 classes × 10 images of 32 px, 50 full-batch iterations
 (the `code` preset). Run with `pytest benchmarks/bench_short_train.py --benchmark-enable`; the
 wall and CPU seconds per arch and the torch thread count are in `extra_info` (CPU seconds are the
-fairer number on a shared machine). Set SHORT_TRAIN_BENCH_THREADS to change torch's thread count.
+fairer number on a shared machine). BENCH_THREADS sets torch's thread count (default 1).
 """
-import os
 import time
 
 import pytest
-import torch
 
 from proxies import short_train as st
 from proxies.registry import get_proxy
@@ -21,20 +19,11 @@ ARCHS = {
     "nb201-6111 (best C10)": 6111,
     "mixed": "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
 }
-THREADS = int(os.environ.get("SHORT_TRAIN_BENCH_THREADS", "1"))
 
 
 @pytest.fixture(scope="module")
 def images():
     return synthetic_imageset(n=200, size=32, num_classes=10, seed=0)
-
-
-@pytest.fixture
-def threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(THREADS)
-    yield THREADS
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("label", list(ARCHS))

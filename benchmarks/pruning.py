@@ -249,6 +249,13 @@ def _lr_changes(ctx: SearchContext, mask: torch.Tensor, cand_mask: torch.Tensor)
     return record
 
 
+def measure_candidate(ctx: SearchContext, origin: nn.Module, mask: torch.Tensor, cand: Candidate) -> dict:
+    """Per-repeat κ and R of the supernet with and without op `cand`, and their relative changes."""
+    cand_mask = _without(mask, cand)
+    return {"edge": f"{EDGES[cand[0]][1]}->{EDGES[cand[0]][0]}", "op": OPS[cand[1]],
+            **_ntk_changes(ctx, origin, cand_mask), **_lr_changes(ctx, mask, cand_mask)}
+
+
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if all(math.isfinite(v) for v in values) else math.nan
 
@@ -262,9 +269,7 @@ def prune_round(ctx: SearchContext, mask: torch.Tensor, progress: Callable[[str]
     candidates = [(e, o) for e in range(len(EDGES)) if mask[e].sum() > 1 for o in range(len(OPS)) if mask[e, o]]
     records = {}
     for number, cand in enumerate(candidates, 1):
-        cand_mask = _without(mask, cand)
-        records[cand] = {"edge": f"{EDGES[cand[0]][1]}->{EDGES[cand[0]][0]}", "op": OPS[cand[1]],
-                         **_ntk_changes(ctx, origin, cand_mask), **_lr_changes(ctx, mask, cand_mask)}
+        records[cand] = measure_candidate(ctx, origin, mask, cand)
         if progress:
             progress(f"candidate {number}/{len(candidates)}: {OPS[cand[1]]} on edge {records[cand]['edge']}")
     ntk_change = {c: _mean(r["ntk_change"]) for c, r in records.items()}
