@@ -298,6 +298,26 @@ def compute_pruning_search(claim, inputs: Inputs) -> Outcome:
         partial="; ".join(partial))
 
 
+def pruning_section(inputs: Inputs) -> list[ReportTable]:
+    """Every stored pruning search with the accuracy of its cell (TE-NAS's benchmark file preference)."""
+    runs = inputs.pruning_runs
+    if runs.empty:
+        return []
+    frames, targets = [], []
+    for dataset, group in runs.groupby("dataset", sort=True):
+        try:
+            spec, acc, _ = target(inputs, "TE-NAS", dataset)
+        except Missing:
+            acc, spec = pd.Series(dtype=float), None
+        frames.append(group.assign(accuracy=group["arch"].map(acc)))
+        targets.append(f"{dataset}: {spec.describe() if spec else 'no ground truth'}")
+    frame = pd.concat(frames)[["dataset", "setting", "criterion", "settings_hash", "seed", "arch", "arch_str",
+                               "accuracy", "seconds", "images"]].sort_values(["dataset", "criterion", "seed"])
+    return [ReportTable("tenas-pruning-runs", "TE-NAS pruning searches (zcbench search prune)",
+                        frame.reset_index(drop=True), "; ".join(targets), "the cell found by each search",
+                        notes="one row per stored search; seconds = wall time of the search")]
+
+
 # ------------------------------------------------------------------------------------ correlations
 
 def _proxy_series(inputs: Inputs, name: str, dataset: str) -> tuple[pd.Series, list[ProxyScores]]:
@@ -857,7 +877,7 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
     inputs = load_inputs(data_dir, results_dir, quick, seed)
     entries = [evaluate(claim, inputs) for claim in selected]
     tables, figures = space_section()
-    tables += groups_section(inputs) + revisit_table5(entries) + correlation_section(inputs)
+    tables += groups_section(inputs) + revisit_table5(entries) + correlation_section(inputs) + pruning_section(inputs)
     if inputs.revisit_groups is not None and inputs.truth is not None and "fig1" not in inputs.cache:
         try:
             revisit_group_experiment(inputs)
@@ -878,7 +898,7 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
                        "revisit_groups": inputs.groups_missing or "found",
                        "result_rows": len(inputs.results),
                        "result_sweeps": sorted(set(inputs.results["sweep"])) if len(inputs.results) else [],
-                       "unmerged_sweeps": inputs.unmerged},
+                       "unmerged_sweeps": inputs.unmerged, "pruning_runs": len(inputs.pruning_runs)},
             "demo": demo, "run": run_provenance(), "seconds": round(time.perf_counter() - started, 1),
             "verdicts": ledger.VERDICTS}
     report = Report(entries, tables, figure_refs, meta)

@@ -152,6 +152,8 @@ def test_pruning_claims_read_stored_searches_of_the_code_preset(full_run):
     assert entry["verdict"] in ("reproduced", "deviates") and "fake test images" in entry["explanation"]
     assert ledger["R19/tenas/cifar10"]["verdict"] == "indicative"  # 4 of Revisit's 5 seeds
     assert "4 of the paper's 5 seeds" in ledger["R19/tenas/cifar10"]["explanation"]
+    runs_table = next(t for t in full_run["report"].tables if t.key == "tenas-pruning-runs")
+    assert len(runs_table.frame) == 5 and "v1_0" in runs_table.target  # both settings listed, each labelled
     missing = ledger["T6/cifar100"]
     assert missing["verdict"] == "needs-results" and "zcbench search prune --dataset cifar100" in missing["enable"]
 
