@@ -140,7 +140,7 @@ def prune_scores(ntk_change: dict[Candidate, float], lr_change: dict[Candidate, 
     """
     ntk_rank = dense_ranks(ntk_change, descending=True, digits=digits)
     lr_rank = dense_ranks(lr_change, descending=False, digits=digits)
-    kappa_order = sorted(ntk_rank, key=ntk_rank.get)  # stable: the κ sort order
+    kappa_order = list(ntk_rank)  # insertion order = the κ sort order
     if criterion == "rank_sum":
         score = {c: ntk_rank[c] + lr_rank[c] for c in kappa_order}
     elif criterion == "ntk":
@@ -185,8 +185,7 @@ def _copy_weights(source: nn.Module, target: nn.Module) -> None:
 
 def relative_change(origin: float, pruned: float, precision: int) -> float:
     """(origin − pruned) / origin rounded to `precision` decimals; NaN when undefined."""
-    with np.errstate(all="ignore"):
-        change = (origin - pruned) / origin if origin != 0 else math.nan
+    change = (origin - pruned) / origin if origin != 0 else math.nan  # inf/inf → nan, no exception
     return round(change, precision) if math.isfinite(change) else math.nan
 
 
