@@ -15,6 +15,9 @@ with ±inf kept as extreme ranks (NASWOT's −inf for singular kernels, κ = +in
 
     nohup nice -n 10 python scripts/revisit_table2_sample.py \\
         --images /work/shared/data/images/cifar10-test-jpg > results/revisit_table2_sample200.log 2>&1 &
+    # κ on TE-NAS's own C=3, N=1 network instead (≈ 15 CPU s per cell):
+    python scripts/revisit_table2_sample.py --images ... --proxies ntk --ntk-setting supernet \\
+        --name revisit_table2_sample200_ntk_supernet
 """
 from __future__ import annotations
 
@@ -50,6 +53,11 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0, help="proxy seed (init, image batches)")
     p.add_argument("--images", required=True, help="CIFAR-10 image folder (<class>/<image> layout)")
     p.add_argument("--setting", default="code")
+    p.add_argument("--ntk-setting", default=None,
+                   help="preset for the NTK phase only (default --setting), e.g. 'supernet': κ on TE-NAS's C=3, N=1 "
+                        "network, the other candidate for the unstated whole-space κ network (protocols §A1)")
+    p.add_argument("--proxies", nargs="+", default=list(PHASES), choices=PHASES,
+                   help="phases to run (default all; params is always scored, τ needs it)")
     p.add_argument("--out", default="results")
     p.add_argument("--name", default=None, help="output file stem (default revisit_table2_sample<cells>)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)")
@@ -70,7 +78,7 @@ def read_scores(path: Path, hashes: dict) -> pd.DataFrame:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     scores = pd.read_csv(path)
     for proxy, rows in scores.groupby("proxy"):
-        if set(rows.settings_hash) != {hashes[proxy]}:
+        if proxy in hashes and set(rows.settings_hash) != {hashes[proxy]}:
             raise SystemExit(f"{path}: rows of {proxy!r} have settings {sorted(set(rows.settings_hash))}, this run "
                              f"uses {hashes[proxy]}; pass another --name or remove the file")
     return scores
@@ -131,7 +139,7 @@ def write_outputs(out: Path, name: str, args, indices, settings, data, scores, s
     sidecar = {
         "claim": "R13 (Revisit Table 2, NB201): Kendall tau with #Param, LR2 / LR1 / NTK = 0.56 / 0.39 / 0.30 "
                  "(all 15,625 archs; here a seeded sample)",
-        "setting": args.setting,
+        "setting": args.setting, "ntk_setting": args.ntk_setting or args.setting,
         "settings": {p: {"fields": dataclasses.asdict(s), "hash": settings_hash(s)} for p, s in settings.items()},
         "cells": indices, "sample_seed": args.sample_seed, "proxy_seed": args.seed,
         "sampling": "numpy default_rng(sample_seed).choice(15625, cells, replace=False), draw order",
@@ -158,7 +166,9 @@ def main(argv=None) -> int:
     name = args.name or f"revisit_table2_sample{args.cells}"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    settings = {p: get_proxy(p).settings(args.setting) for p in PHASES}
+    phases = [p for p in PHASES if p == "params" or p in args.proxies]
+    settings = {p: get_proxy(p).settings(args.ntk_setting if p == "ntk" and args.ntk_setting else args.setting)
+                for p in phases}
     hashes = {p: settings_hash(s) for p, s in settings.items()}
     data = load_image_folder(args.images, stats="cifar10")
     indices = sample_cells(args.cells, args.sample_seed)
@@ -168,7 +178,7 @@ def main(argv=None) -> int:
         taus = write_outputs(out, name, args, indices, settings, data, read_scores(scores_path, hashes), started)
         print(taus.to_string(index=False), flush=True)
         return 0
-    for proxy in PHASES:
+    for proxy in phases:
         previous = read_scores(scores_path, hashes)
         done = set(zip(previous["index"], previous["proxy"]))
         run_phase(proxy, settings[proxy], indices, data, args.seed, scores_path, done)
