@@ -13,6 +13,7 @@ import sys
 import torch
 
 from benchmarks.pruning import CRITERIA, PRESETS, run_searches
+from proxies.registry import settings_dict, settings_hash
 from spaces.catalog import DATASET_CLASSES
 from spaces.errors import ZcbenchError
 from zcbench.commands.score import load_imageset, parse_overrides
@@ -44,6 +45,8 @@ def register(subparsers) -> None:
     prune.add_argument("--device", default="cpu")
     prune.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     prune.add_argument("--quiet", action="store_true", help="no per-candidate progress on stderr")
+    prune.add_argument("--show-settings", action="store_true",
+                       help="print the resolved settings (preset + --criterion + --set) and their hash, run nothing")
     prune.set_defaults(func=run_prune)
 
 
@@ -64,6 +67,10 @@ def run_prune(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = pruning_settings(args.setting, args.criterion, parse_overrides(args.overrides))
+    if args.show_settings:
+        print(json.dumps({"setting": args.setting, "settings": settings_dict(settings),
+                          "settings_hash": settings_hash(settings)}, indent=2))
+        return 0
     args.seed = 0  # synthetic images (if asked for) are drawn with seed 0, independent of the search seeds
     data, described = load_imageset(args)
     print(f"zcbench search: images: {described}", file=sys.stderr)
