@@ -22,9 +22,11 @@ with ±inf kept as extreme ranks (NASWOT's −inf for singular kernels, κ = +in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
+import multiprocessing as mp
 import sys
 import time
 from datetime import datetime, timezone
@@ -60,7 +62,8 @@ def parse_args(argv=None):
                    help="phases to run (default all; params is always scored, τ needs it)")
     p.add_argument("--out", default="results")
     p.add_argument("--name", default=None, help="output file stem (default revisit_table2_sample<cells>)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per worker (1: fastest on a busy machine)")
+    p.add_argument("--workers", type=int, default=1, help="processes scoring cells in parallel (one writer)")
     p.add_argument("--report-only", action="store_true",
                    help="score nothing: rewrite the tau table and sidecar from the scores computed so far "
                         "(e.g. while another invocation is still running the NTK phase)")
@@ -84,18 +87,40 @@ def read_scores(path: Path, hashes: dict) -> pd.DataFrame:
     return scores
 
 
-def run_phase(proxy: str, settings, indices, data, seed: int, path: Path, done: set) -> None:
-    spec = get_proxy(proxy)
+def score_cell(job) -> dict:
+    """One (proxy, settings, cell) → a scores row; module-level so a process pool can run it."""
+    proxy, settings, index, seed = job
+    result = get_proxy(proxy).score(index, data=_DATA["images"], settings=settings, seed=seed, dataset="cifar10")
+    return {"index": index, "arch": str(nb201.index_to_arch(index)), "proxy": proxy, "value": result.value,
+            "status": result.status, "seconds": result.seconds, "settings_hash": settings_hash(settings),
+            "seed": seed}
+
+
+_DATA: dict = {}  # the image set, set before the pool forks so workers inherit it instead of pickling it
+
+
+def _worker_init(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def run_phase(proxy: str, settings, indices, data, seed: int, path: Path, done: set, workers: int = 1,
+              threads: int = 1) -> None:
+    """Score the cells not yet in `path`, appending each row as it arrives (this process is the only
+    writer; with workers > 1 a fork pool computes, in completion order)."""
     todo = [i for i in indices if (i, proxy) not in done]
-    print(f"== {proxy}: {len(todo)} of {len(indices)} cells to score", flush=True)
-    for k, index in enumerate(todo):
-        result = spec.score(index, data=data, settings=settings, seed=seed, dataset="cifar10")
-        row = {"index": index, "arch": str(nb201.index_to_arch(index)), "proxy": proxy, "value": result.value,
-               "status": result.status, "seconds": result.seconds, "settings_hash": settings_hash(settings),
-               "seed": seed}
-        pd.DataFrame([row], columns=SCORE_COLUMNS).to_csv(path, mode="a", header=not path.exists(), index=False)
-        print(f"[{proxy} {k + 1}/{len(todo)}] cell {index}: {result.value:.6g} ({result.status}), "
-              f"{result.seconds:.1f} s", flush=True)
+    print(f"== {proxy}: {len(todo)} of {len(indices)} cells to score ({workers} worker(s))", flush=True)
+    _DATA["images"] = data
+    jobs = [(proxy, settings, index, seed) for index in todo]
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            pool = stack.enter_context(mp.get_context("fork").Pool(workers, _worker_init, (threads,)))
+            rows = pool.imap_unordered(score_cell, jobs)
+        else:
+            rows = map(score_cell, jobs)
+        for k, row in enumerate(rows):
+            pd.DataFrame([row], columns=SCORE_COLUMNS).to_csv(path, mode="a", header=not path.exists(), index=False)
+            print(f"[{proxy} {k + 1}/{len(todo)}] cell {row['index']}: {row['value']:.6g} ({row['status']}), "
+                  f"{row['seconds']:.1f} s", flush=True)
 
 
 def tau_b(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -181,7 +206,7 @@ def main(argv=None) -> int:
     for proxy in phases:
         previous = read_scores(scores_path, hashes)
         done = set(zip(previous["index"], previous["proxy"]))
-        run_phase(proxy, settings[proxy], indices, data, args.seed, scores_path, done)
+        run_phase(proxy, settings[proxy], indices, data, args.seed, scores_path, done, args.workers, args.threads)
         taus = write_outputs(out, name, args, indices, settings, data, read_scores(scores_path, hashes), started)
         print(taus.to_string(index=False), flush=True)
     return 0
