@@ -2,6 +2,7 @@
 independent re-computations; the HTML report shows the ledger's numbers; missing inputs are named."""
 import dataclasses
 import json
+import math
 import random
 from html.parser import HTMLParser
 
@@ -347,3 +348,16 @@ def test_unmerged_sweeps_are_named_not_silently_ignored(tmp_path, monkeypatch):
     report, _ = rp.run(tmp_path / "out", results_dir=tmp_path / "results", paper="EnTranNAS")
     assert report.meta["inputs"]["unmerged_sweeps"] == ["running_sweep"]
     assert "not merged yet, so not read: running_sweep" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_group_statement_with_one_dataset_of_results_is_indicative_not_deviating(monkeypatch):
+    """Bug: LR2 scored on CIFAR-10 only made the C100/IN16 rows NaN, NaN < random counted as 'not below',
+    and R18/lr2-below-random came out 'deviates' (0 groups) instead of judging CIFAR-10 alone."""
+    rows = [{"dataset": ds, "group": g, "method": m, "mean": mean, "runs": 5, "failed": 0}
+            for ds in ("cifar10", "cifar100") for g in range(8)
+            for m, mean in (("random", 90.0), ("LR2", 89.0 if ds == "cifar10" else math.nan))]
+    monkeypatch.setattr(rp, "revisit_group_experiment", lambda inputs: pd.DataFrame(rows))
+    claim = next(c for c in claims.all_claims() if c.id == "R18/lr2-below-random")
+    entry = rp.evaluate(claim, rp.Inputs(None, None, True, 0))
+    assert entry["verdict"] == "indicative" and entry["our_value"] == {"cifar10_groups_lr2_below_random": 8}
+    assert "none for cifar100" in entry["explanation"] and "holds on cifar10" in entry["explanation"]
