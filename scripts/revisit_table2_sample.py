@@ -38,6 +38,7 @@ import torch
 from scipy.stats import kendalltau
 
 from benchmarks.provenance import script_environment
+from proxies.ntk import AUTHORS_NAN_VALUE
 from proxies.registry import get_proxy, settings_hash
 from spaces import nb201
 from spaces.image_files import load_image_folder
@@ -149,9 +150,11 @@ def kendall_table(scores: pd.DataFrame, indices: list[int]) -> pd.DataFrame:
                      "kendall_tau_b": tau_ok, "p_value": p_ok, "n": int(ok.sum()),
                      "excluded_statuses": json.dumps(table.status[~ok].value_counts().to_dict()),
                      "tau_b_nonfinite_ranked": tau_ranked, "n_nonfinite_ranked": int(ranked.sum()),
+                     # the `code` κ's NaN → 1e5 rule: kept as the authors' value (status ok), counted here
+                     "n_authors_nan_rule": int((table.value.abs() == AUTHORS_NAN_VALUE).sum()) if proxy == "ntk" else 0,
                      "revisit_table2": paper, "difference": tau_ok - paper})
     table = pd.DataFrame(rows)
-    for column in ("n_cells_scored", "n", "n_nonfinite_ranked"):
+    for column in ("n_cells_scored", "n", "n_nonfinite_ranked", "n_authors_nan_rule"):
         if column in table:
             table[column] = table[column].astype("Int64")
     return table
