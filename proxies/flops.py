@@ -1,5 +1,8 @@
 """FLOPs: multiply-accumulates of the evaluation network, as the NB201 API counts them (spaces.flops).
 
+NB201: closed form per op on the C=16, N=5 network; NB101: counted on the stem-128 network (as
+`zcbench space export nb101` reports them).
+
 A size baseline like #Param (protocols §A5): none of the four papers defines it, so the `code` and
 `paper` presets are the same. Higher is better, as for #Param: on NB201 larger cells train to higher
 accuracy, and the zero-cost-proxy literature uses FLOPs as a positively correlated baseline.
@@ -11,7 +14,6 @@ from dataclasses import dataclass
 from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
 from spaces.catalog import DATASET_INPUT_SIZE
 from spaces.errors import ZcbenchError
-from spaces.flops import nb201_flops
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,13 @@ def flops_score(ctx: EvalContext, settings: FlopSettings) -> ProxyResult:
                            f"set the flops setting input_size")
     size = settings.input_size or DATASET_INPUT_SIZE[ctx.dataset]
     classes = settings.num_classes or ctx.num_classes
-    return ProxyResult(nb201_flops(ctx.arch, size, classes), diagnostics={
+    return ProxyResult(ctx.space.flops(ctx.arch, size, classes), diagnostics={
         "input_size": size, "num_classes": classes, "unit": "MFLOPs"})
 
 
 FLOPS = REGISTRY.register(ProxySpec(
     name="flops", version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
-    paper="NAS-Bench-201 (Dong & Yang, ICLR'20) cost info", summary="MFLOPs of the C=16, N=5 network",
+    paper="NAS-Bench-201 (Dong & Yang, ICLR'20) cost info",
+    summary="MFLOPs of the evaluation network (NB201 C=16, N=5; NB101 stem 128)",
     settings_type=FlopSettings, presets={"code": FlopSettings(), "paper": FlopSettings()},
-    compute=flops_score, spaces=("nb201",)))
+    compute=flops_score, spaces=("nb201", "nb101")))

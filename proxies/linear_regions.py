@@ -4,9 +4,10 @@ A sample's activation pattern is the on/off state of every ReLU output unit it p
 feature maps only, concatenated in call order). Samples with the same pattern lie in the same linear
 region, so LR1 = the number of distinct patterns among S samples. Higher is better; bounded by S.
 
-NB201 only: LR1 needs a stem-less 1-channel "thin" network on 1×3×3 crops. NB101 cells always sit behind
-a 3-channel stem, and no source defines a thin NB101 network (Revisit's NB101 LR1 code is unreleased,
-protocols §E.6), so any NB101 LR1 would be our invention, not a reproduction.
+LR1 needs a stem-less 1-channel "thin" network on 1×3×3 crops. On NB101 no source defines one
+(Revisit reports NB101 LR1 but its code is unreleased, protocols §E.6), so the `nb101` preset runs the
+`code` recipe on OUR assumed thin NB101 network (`spaces.nb101_networks.NB101ThinNetwork`: one cell,
+one channel per vertex, NASWOT init) — a transfer of TE-NAS's recipe, not a reproduction.
 """
 from __future__ import annotations
 
@@ -117,8 +118,10 @@ def lr1_score(ctx: EvalContext, settings: LinearRegionSettings) -> ProxyResult:
 LR1 = REGISTRY.register(ProxySpec(
     name="lr1", version=1, higher_is_better=True, cost_class="forward", needs=("images",),
     paper="TE-NAS (Chen et al., ICLR'21) §3.1.2",
-    summary="linear regions: distinct ReLU patterns of the thin NB201 net (no NB101 thin net is defined)",
+    summary="linear regions: distinct ReLU patterns of the thin network (on NB101 an assumed thin net)",
     settings_type=LinearRegionSettings,
     presets={"code": LinearRegionSettings(),
-             "paper": LinearRegionSettings(batches=5, init="kaiming_normal_fanin", reinit_per_repeat=True)},
-    compute=lr1_score, spaces=("nb201",)))
+             "paper": LinearRegionSettings(batches=5, init="kaiming_normal_fanin", reinit_per_repeat=True),
+             # `code` inputs; pytorch_default re-init is a no-op, so the thin NB101 net keeps its NASWOT init
+             "nb101": LinearRegionSettings()},
+    compute=lr1_score, spaces=("nb201", "nb101")))

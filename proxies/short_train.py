@@ -20,6 +20,9 @@ none/skip_connect) or a classifier cosine ≥ 0.95 gets angle score 0 and loss s
 `trivial_filter=True` (`code`) such rows get status `trivial`, the authors' penalty as value
 (cosine 0 → `angle` 0 or −π/2; `loss` 100) and the reason plus the measured value in diagnostics;
 `angle_feat` is never filtered (the authors define no penalty for it). `paper` has no filter.
+
+On NB101 (`nb101` preset, an assumption: Revisit's NB101 code is unreleased) the same training runs on
+the §1.4 NB101 proxy network with `classes` outputs; its stem and cells give θ_feat.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from proxies.networks import check_nb101_depth
 from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
 from spaces.errors import DataNotFoundError
 from spaces.images import ImageSet
@@ -93,6 +97,10 @@ PRESETS = {
     # Paper: Table 9(c) lists the default under Kaiming_uniform; −θ; no filter (protocols §E.9).
     "paper": ShortTrainSettings(init="kaiming_uniform_fanin", source_split="supplied", angle_measure="neg_angle",
                                 trivial_filter=False, feat_pool_pseudo_weights=False),
+    # NB101 (Revisit's NB101 code is unreleased, so an assumption): the `code` training on the NB101 proxy
+    # network of protocols §1.4 (stem 16, 3 modules per stack) with its own init and `classes` outputs;
+    # images drawn from all supplied ones (NB201's train half means nothing for NB101).
+    "nb101": ShortTrainSettings(cells=3, init="naswot", source_split="supplied"),
 }
 
 
@@ -177,9 +185,10 @@ def feature_weights(network: nn.Module) -> tuple[torch.Tensor, float]:
 
 
 def empty_cells(network: nn.Module) -> tuple[int, ...]:
-    """Indices of cells with no Conv/BN/AvgPool module: Revisit's "trivial network" test."""
-    return tuple(i for i, cell in enumerate(network.cells)
-                 if not any(isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.AvgPool2d)) for m in cell.modules()))
+    """Indices of cells with no Conv/BN/AvgPool module: Revisit's "trivial network" test. The max-pools
+    between NB101 stacks are not cells (an NB101 cell always has its input projection's conv)."""
+    return tuple(i for i, cell in enumerate(network.cells) if not isinstance(cell, nn.MaxPool2d)
+                 and not any(isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.AvgPool2d)) for m in cell.modules()))
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -265,6 +274,7 @@ def short_train_run(ctx: EvalContext, settings: ShortTrainSettings,
     start = time.perf_counter()
     with torch.random.fork_rng(devices=[ctx.device] if ctx.device.type == "cuda" else []):
         torch.manual_seed(ctx.seed)
+        check_nb101_depth(ctx.space, settings.cells)
         network = ctx.space.build(ctx.arch, channels=settings.channels, cells=settings.cells,
                                   num_classes=settings.classes)
         initialize(network, settings.init)
@@ -334,7 +344,7 @@ def loss_score(ctx: EvalContext, settings: ShortTrainSettings) -> ProxyResult:
 
 _COMMON = {"version": 1, "cost_class": "short-train", "needs": ("images", "labels", "gradients"),
            "paper": "Revisit (Yang et al., WACV'23) §4, Tab. 3-5, 9", "settings_type": ShortTrainSettings,
-           "presets": PRESETS, "spaces": ("nb201",)}
+           "presets": PRESETS, "spaces": ("nb201", "nb101")}
 
 ANGLE = REGISTRY.register(ProxySpec(
     name="angle", higher_is_better=True, compute=angle_score,

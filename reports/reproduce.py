@@ -32,6 +32,8 @@ from reports import claims as ledger
 from reports import groups as groups_mod
 from reports import plots, render, stats, tenas
 from reports.correlations import correlation_table
+from reports.nb101_sample import HOW_TO_COMPUTE as NB101_SAMPLE_HOW
+from reports.nb101_sample import NB101SampleTaus, load_nb101_sample_taus
 from reports.pruning import PRUNING_DIR, load_pruning_runs, summarize_runs
 from reports.results import ProxyScores, available, load_results, proxy_scores, unmerged_sweeps
 from reports.search import Score, group_experiment, random_search, rule_columns, summarize
@@ -79,6 +81,7 @@ class Inputs:
     results: pd.DataFrame = field(default_factory=pd.DataFrame)
     unmerged: list = field(default_factory=list)  # sweep folders without merged.parquet
     pruning_runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # stored `zcbench search prune` runs
+    nb101_sample: NB101SampleTaus | None = None  # scripts/nb101_sample_tau.py output
     revisit_groups: list | None = None
     groups_missing: str = ""
     cache: dict = field(default_factory=dict)
@@ -120,6 +123,7 @@ def load_inputs(data_dir=None, results_dir=None, quick=False, seed=0) -> Inputs:
         inputs.results = load_results(inputs.results_dir)
         inputs.unmerged = unmerged_sweeps(inputs.results_dir)
         inputs.pruning_runs = load_pruning_runs(inputs.results_dir)
+        inputs.nb101_sample = load_nb101_sample_taus(inputs.results_dir)
     return inputs
 
 
@@ -631,15 +635,6 @@ def compute_kendall_consistency(claim, inputs: Inputs) -> Outcome:
                    verdict="deviates" if bad else "reproduced")
 
 
-COMPUTE = {
-    "random_search": compute_random_search, "tau_with_params": compute_tau_with_params,
-    "tau_with_accuracy": compute_tau_with_accuracy, "tau_between": compute_tau_between,
-    "spearman_sample": compute_spearman_sample, "mgm_correlation": compute_mgm_correlation,
-    "op_composition": compute_op_composition, "rank_sum": compute_rank_sum, "train_test": compute_train_test,
-    "lookup_optimal": compute_lookup_optimal, "lookup_arch": compute_lookup_arch,
-    "group_experiment": compute_group_experiment, "table_consistency": compute_table_consistency,
-    "kendall_consistency": compute_kendall_consistency, "pruning_search": compute_pruning_search,
-}
 
 
 def _store_scatter(inputs: Inputs, key: str, x, y, xlabel: str, ylabel: str, title: str, logx: bool = False):
@@ -651,6 +646,57 @@ def _store_scatter(inputs: Inputs, key: str, x, y, xlabel: str, ylabel: str, tit
 
 
 # ------------------------------------------------------------------------------------ verdicts
+
+def compute_nb101_sample_tau(claim, inputs: Inputs) -> Outcome:
+    """τ(proxy, #Param) on the stored NB101 sample: always indicative (a small sample of NASLib's random
+    specs, not Revisit's 10,000 cells)."""
+    sample = inputs.nb101_sample
+    row = sample.row("module", claim.params["metric"]) if sample is not None else None
+    if row is None or not row["n"] > 1:
+        raise Missing("needs-results", f"{NB101_SAMPLE_HOW} for an indicative value; the claim itself needs "
+                                       f"{ledger.NB101_ENABLE}")
+    composition = sample.meta.get("sample_composition", {})
+    partial = (f"{int(row['n'])} distinct modules of the {composition.get('rows', '?')}-row NB101 sample (scored "
+               f"{int(row['n_cells_scored'])} rows), not the paper's 10,000 cells")
+    notes = [f"per-row τ: see the nb101-sample-tau table; τ with single-run validation accuracy "
+             f"{row['kendall_tau_b']:.3f}"]
+    if claim.params["metric"] == "LR1":
+        notes.append(sample.meta.get("lr1", "LR1 on an assumed thin NB101 network"))
+    if claim.params["metric"].startswith("NTK"):
+        notes.append(sample.meta.get("ntk_batch_note", ""))
+    return Outcome(float(row["kendall_tau_b_params"]), "; ".join(filter(None, notes)),
+                   _spec("#Param of the stem-128 NB101 network (= trainable_parameters)", "NB101 sample modules",
+                         int(row["n"]), 0, excluded_statuses=row["excluded_statuses"]),
+                   {key: sample.meta[key] for key in ("provenance", "versions", "device", "written", "settings")
+                    if key in sample.meta},
+                   partial=partial)
+
+
+def nb101_sample_section(inputs: Inputs) -> list[ReportTable]:
+    """The stored NB101 sample table: every metric, per row of the sample and per distinct module."""
+    sample = inputs.nb101_sample
+    if sample is None:
+        return []
+    composition = sample.meta.get("sample_composition", {})
+    return [ReportTable("nb101-sample-tau", "NB101 sample: Kendall τ-b with accuracy and with #Param",
+                        sample.table.reset_index(drop=True), sample.meta.get("accuracy", "NB101 sample accuracy"),
+                        f"{composition.get('rows', '?')} rows = {composition.get('distinct_modules', '?')} distinct "
+                        f"modules ({sample.folder})",
+                        notes="unit 'module': one point per module hash (mean score and accuracy of its rows); "
+                              + sample.meta.get("lr1", ""))]
+
+
+COMPUTE = {
+    "random_search": compute_random_search, "tau_with_params": compute_tau_with_params,
+    "tau_with_accuracy": compute_tau_with_accuracy, "tau_between": compute_tau_between,
+    "spearman_sample": compute_spearman_sample, "mgm_correlation": compute_mgm_correlation,
+    "op_composition": compute_op_composition, "rank_sum": compute_rank_sum, "train_test": compute_train_test,
+    "lookup_optimal": compute_lookup_optimal, "lookup_arch": compute_lookup_arch,
+    "group_experiment": compute_group_experiment, "table_consistency": compute_table_consistency,
+    "kendall_consistency": compute_kendall_consistency, "pruning_search": compute_pruning_search,
+    "nb101_sample_tau": compute_nb101_sample_tau,
+}
+
 
 def tolerance_for(claim, our_value) -> float | None:
     if claim.tolerance == "2se":
@@ -883,6 +929,7 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
     entries = [evaluate(claim, inputs) for claim in selected]
     tables, figures = space_section()
     tables += groups_section(inputs) + revisit_table5(entries) + correlation_section(inputs) + pruning_section(inputs)
+    tables += nb101_sample_section(inputs)
     if inputs.revisit_groups is not None and inputs.truth is not None and "fig1" not in inputs.cache:
         try:
             revisit_group_experiment(inputs)
@@ -903,7 +950,8 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
                        "revisit_groups": inputs.groups_missing or "found",
                        "result_rows": len(inputs.results),
                        "result_sweeps": sorted(set(inputs.results["sweep"])) if len(inputs.results) else [],
-                       "unmerged_sweeps": inputs.unmerged, "pruning_runs": len(inputs.pruning_runs)},
+                       "unmerged_sweeps": inputs.unmerged, "pruning_runs": len(inputs.pruning_runs),
+                       "nb101_sample": str(inputs.nb101_sample.folder) if inputs.nb101_sample else None},
             "demo": demo, "run": run_provenance(), "seconds": round(time.perf_counter() - started, 1),
             "verdicts": ledger.VERDICTS}
     report = Report(entries, tables, figure_refs, meta)

@@ -1,4 +1,4 @@
-"""Kendall τ-b of #Param, LR2 (naswot) and NTK κ against NB101 validation accuracy on a 500-cell sample.
+"""Kendall τ-b of #Param, LR1, LR2 (naswot) and NTK κ against NB101 validation accuracy on a 500-cell sample.
 
 The sample (`nb101_sample500.csv`: adjacency bits, operations, params_m, flops_m, val_accuracy) holds
 SINGLE-RUN 108-epoch validation accuracies of 500 cells — not the paper's setting (Revisit/NASWOT take the
@@ -7,7 +7,9 @@ one-output NASWOT network with its init, protocols §1.4; #Param = the stem-128 
 * params — all cells; LR2 = `naswot` — `nb101` setting (batch 128);
 * NTK — `nb101` setting but with a DECLARED smaller batch (`--ntk-batch`, default 16; the code's 72 takes
   minutes per cell on this CPU), recorded in the settings and the sidecar;
-* LR1 — not defined on NB101 (no thin NB101 network in any source), so no row.
+* LR1 — `lr1` `nb101` setting: the code's inputs (3 × 1000 single-channel 3×3 crops, 3 repeats) on OUR
+  assumed thin NB101 network (one cell, one channel per vertex; no source defines one, protocols §E.6).
+Each metric is also correlated with #Param (Revisit Tab. 2's statistic, R12, there on 10,000 cells).
 
 Cells are scored in a seeded random order (`--order-seed`), so a partial run is a random subset. Every
 score is appended to `scores_<proxy>.csv` as soon as it exists (resumable; one file per proxy so that
@@ -22,7 +24,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,16 +31,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import kendalltau
 
 from benchmarks.provenance import script_environment
 from proxies.registry import get_proxy, settings_hash
+from reports.nb101_sample import sample_tau_table
 from spaces.image_files import load_image_folder
 from spaces.nb101 import make_arch
 
-PROXIES = ("params", "naswot", "ntk")  # cheapest first
+PROXIES = ("params", "lr1", "naswot", "ntk")  # cheapest first
 # metric → (proxy, sign so that higher = predicted better)
-METRICS = {"#Param": ("params", 1.0), "LR2 (naswot)": ("naswot", 1.0), "NTK (-kappa)": ("ntk", -1.0)}
+METRICS = {"#Param": ("params", 1.0), "LR1": ("lr1", 1.0), "LR2 (naswot)": ("naswot", 1.0),
+           "NTK (-kappa)": ("ntk", -1.0)}
 SCORE_COLUMNS = ["cell", "module_hash", "proxy", "value", "status", "seconds", "settings_hash", "seed"]
 ACCURACY_NOTE = "single-run 108-epoch validation accuracies on 500 cells (not the paper's setting)"
 
@@ -59,7 +61,8 @@ def parse_args(argv=None):
 
 
 def proxy_settings(ntk_batch: int) -> dict:
-    return {"params": get_proxy("params").settings("code"), "naswot": get_proxy("naswot").settings("nb101"),
+    return {"params": get_proxy("params").settings("code"), "lr1": get_proxy("lr1").settings("nb101"),
+            "naswot": get_proxy("naswot").settings("nb101"),
             "ntk": get_proxy("ntk").settings("nb101", batch_size=ntk_batch)}
 
 
@@ -68,7 +71,9 @@ def read_cells(path) -> pd.DataFrame:
     missing = {"adjacency", "operations", "val_accuracy"} - set(cells.columns)
     if missing:
         raise SystemExit(f"{path}: missing column(s) {sorted(missing)}; found {list(cells.columns)}")
-    cells["module_hash"] = [make_arch(a, o).module_hash for a, o in zip(cells.adjacency, cells.operations)]
+    archs = [make_arch(a, o) for a, o in zip(cells.adjacency, cells.operations)]
+    cells["module_hash"] = [arch.module_hash for arch in archs]
+    cells["num_vertices"] = [len(arch.matrix) for arch in archs]  # after pruning
     cells.index.name = "cell"
     return cells
 
@@ -98,28 +103,12 @@ def run_proxy(proxy: str, settings, cells: pd.DataFrame, order, data, seed: int,
               f"{result.seconds:.1f} s", flush=True)
 
 
-def kendall_table(scores: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """τ-b(sign·score, val_accuracy) per metric over cells with an ok, finite score."""
-    rows = []
-    for metric, (proxy, sign) in METRICS.items():
-        mine = scores[scores.proxy == proxy].set_index("cell")
-        ok = mine[(mine.status == "ok") & np.isfinite(mine.value.astype(float))]
-        accuracy = cells.val_accuracy.reindex(ok.index).to_numpy(float)
-        values = sign * ok.value.to_numpy(float)
-        tau, p = kendalltau(values, accuracy, variant="b") if len(ok) > 1 else (math.nan, math.nan)
-        rows.append({"metric": metric, "proxy": proxy, "sign": sign, "n_cells_scored": len(mine),
-                     "n": len(ok), "kendall_tau_b": float(tau), "p_value": float(p),
-                     "excluded_statuses": json.dumps(mine.status[~mine.index.isin(ok.index)].value_counts().to_dict()),
-                     "accuracy": ACCURACY_NOTE})
-    return pd.DataFrame(rows)
-
-
 def write_outputs(out: Path, args, settings: dict, cells: pd.DataFrame, order, data) -> pd.DataFrame:
     frames = [read_scores(out / f"scores_{p}.csv", settings_hash(s)) for p, s in settings.items()]
     scores = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
         else pd.DataFrame(columns=SCORE_COLUMNS)
     scores.sort_values(["proxy", "cell"]).to_csv(out / "scores.csv", index=False)
-    taus = kendall_table(scores, cells)
+    taus = sample_tau_table(scores, cells, METRICS, ACCURACY_NOTE)
     taus.to_csv(out / "tau.csv", index=False)
     sidecar = {
         "what": "Kendall tau-b of NB101 proxies vs accuracy on a 500-cell sample",
@@ -127,13 +116,21 @@ def write_outputs(out: Path, args, settings: dict, cells: pd.DataFrame, order, d
         "settings": {p: {"preset": "code" if p == "params" else "nb101", "fields": dataclasses.asdict(s),
                          "hash": settings_hash(s)} for p, s in settings.items()},
         "ntk_batch_note": f"NTK batch {args.ntk_batch} (the code setting is 72; too slow on this CPU)",
-        "lr1": "not computed: no thin NB101 network is defined in any source (see proxies/linear_regions.py)",
+        "lr1": "ASSUMED thin NB101 network (one cell, one channel per vertex, NASWOT init): no source defines "
+               "one (spaces/nb101_networks.py NB101ThinNetwork); a transfer of TE-NAS's recipe, not a reproduction",
+        "tau_params": "kendall_tau_b_params = tau-b(sign*score, #Param stem 128) on the same cells (Revisit Tab. 2 "
+                      "statistic; the paper uses 10,000 NB101 cells)",
         "order_rule": f"cells scored in numpy default_rng({args.order_seed}).permutation({len(cells)}) order; a "
                       "partial proxy is the first n_cells_scored cells of that order",
         "order_seed": args.order_seed, "proxy_seed": args.seed, "cells_total": len(cells), "order": order,
         "images": {"folder": str(args.images), "count": len(data),
                    "note": "CIFAR-10 TEST images (JPEG): the authors use training images, not available here"},
-        "tau": "scipy.stats.kendalltau(variant='b') of (sign*score, val_accuracy) over cells with status ok",
+        "tau": "scipy.stats.kendalltau(variant='b') of (sign*score, val_accuracy) over cells with status ok; "
+               "unit 'module' = one point per distinct module hash (mean score and mean accuracy of its rows)",
+        "sample_composition": {"rows": len(cells), "distinct_modules": int(cells.module_hash.nunique()),
+                               "rows_of_the_most_common_module": int(cells.module_hash.value_counts().iloc[0]),
+                               "pruned_vertex_counts": {int(k): int(v) for k, v in cells.num_vertices
+                                                        .value_counts().sort_index().items()}},
         "status_counts": {p: rows.status.value_counts().to_dict() for p, rows in scores.groupby("proxy")},
         "seconds_per_cell": scores.groupby("proxy").seconds.agg(["count", "mean", "median", "max"])
                                   .to_dict(orient="index"),

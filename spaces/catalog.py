@@ -46,6 +46,10 @@ class Space:
     def param_count(self, arch, num_classes: int = 10) -> int:
         raise NotImplementedError
 
+    def flops(self, arch, input_size: int = 32, num_classes: int = 10) -> float:
+        """MFLOPs of one forward of the evaluation network, in the NB201 API's convention (spaces.flops)."""
+        raise NotImplementedError
+
 
 class NB201Space(Space):
     name = "nb201"
@@ -71,6 +75,12 @@ class NB201Space(Space):
 
     def build_thin(self, arch, num_classes=10):
         return nb201_networks.build_thin_network(arch, num_classes)
+
+    def flops(self, arch, input_size=32, num_classes=10):
+        """Closed form per op (spaces.flops.nb201_flops), checked against hook counting in tests."""
+        from spaces.flops import nb201_flops
+
+        return nb201_flops(self.arch(arch), input_size, num_classes)
 
     def param_count(self, arch, num_classes=10):
         """Closed form for the C=16, N=5 network (protocols §1.1), checked against the builder in tests."""

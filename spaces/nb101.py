@@ -312,6 +312,18 @@ class NB101Space(Space):
         return build_network(self.arch(arch), stem_channels=channels or self.STEM_CHANNELS,
                              modules_per_stack=cells or self.MODULES_PER_STACK, num_classes=num_classes)
 
+    def build_thin(self, arch, num_classes=10):
+        """The LR1 network: an assumption (no source defines one), see `nb101_networks.NB101ThinNetwork`."""
+        from spaces.nb101_networks import build_thin_network
+
+        return build_thin_network(self.arch(arch), num_classes=num_classes)
+
+    def flops(self, arch, input_size=32, num_classes=10) -> float:
+        """MFLOPs of the stem-128 network, counted by forward hooks on the built network."""
+        from spaces.flops import count_flops
+
+        return count_flops(self.build(arch, num_classes=num_classes), (3, input_size, input_size))
+
     def param_count(self, arch, num_classes=10) -> int:
         """Trainable parameters of the stem-128 network: equals the records' `trainable_parameters`."""
         from spaces.nb101_networks import count_parameters
@@ -323,8 +335,6 @@ def cells_table(cells_csv) -> pd.DataFrame:
     """`zcbench space export nb101`: the cells of a CSV (`adjacency` bits, `operations` labels) with
     `module_hash`, `params` (stem 128, 10 classes) and `flops` (MFLOPs of one 3×32×32 forward)."""
     import pandas as pd
-
-    from spaces.flops import count_flops
 
     if cells_csv is None:
         raise ZcbenchError("nb101 export needs --cells CELLS.csv with `adjacency` (49-bit string) and "
@@ -342,7 +352,7 @@ def cells_table(cells_csv) -> pd.DataFrame:
             raise InvalidArchError(f"{cells_csv}, data row {row + 1}: {exc}") from None
         hashes.append(arch.module_hash)
         params.append(space.param_count(arch))
-        flops.append(count_flops(space.build(arch), (3, 32, 32)))
+        flops.append(space.flops(arch))
     return table.assign(module_hash=hashes, params=params, flops=flops)
 
 

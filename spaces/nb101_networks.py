@@ -141,6 +141,35 @@ def build_network(arch, stem_channels: int = 128, num_stacks: int = 3, modules_p
     return naswot_init(network) if init == "naswot" else initialize(network, init)
 
 
+class NB101ThinNetwork(nn.Module):
+    """The LR1 network on NB101 — OUR ASSUMPTION, defined by no source (protocols §E.6).
+
+    Revisit reports NB101 LR1 (Tab. 2) with unreleased code; we transfer TE-NAS's NB201 thin recipe
+    (§A2: no stem, one cell, one channel per node, 1×3×3 inputs): a single NB101 cell on a 1-channel
+    input in which every interior vertex has one channel (output = the concat of the k vertices feeding
+    it, plus the k-channel input projection when input→output is an edge), then global mean → Linear.
+    There is no final BN+ReLU because the NB101 network has none.
+    """
+
+    def __init__(self, arch, num_classes: int = 10, bn_momentum: float = BN_MOMENTUM):
+        super().__init__()
+        self.arch = arch
+        out = len(arch.matrix) - 1
+        width = max(1, sum(arch.matrix[v][out] for v in range(1, out)))  # one channel per feeding vertex
+        self.cell = NB101Cell(arch.matrix, arch.ops, 1, width, bn_momentum)
+        self.classifier = nn.Linear(width, num_classes)
+
+    def forward(self, x) -> NetOutput:
+        features = self.cell(x).mean(dim=(2, 3))
+        return NetOutput(self.classifier(features), features)
+
+
+def build_thin_network(arch, num_classes: int = 10, init: str = "naswot") -> NB101ThinNetwork:
+    """The assumed NB101 LR1 network (see NB101ThinNetwork), with the NB101 proxy code's init by default."""
+    network = NB101ThinNetwork(arch, num_classes)
+    return naswot_init(network) if init == "naswot" else initialize(network, init)
+
+
 def count_parameters(arch, stem_channels: int = 128, num_stacks: int = 3, modules_per_stack: int = 3,
                      num_classes: int = 10) -> int:
     """Trainable parameters of `build_network(...)` without building it (each conv: k²·C_in·C_out + 2·C_out)."""
