@@ -115,7 +115,8 @@ def write_outputs(out: Path, args, settings: dict, cells: pd.DataFrame, order, d
         "accuracy": f"val_accuracy column of {args.cells_csv}: {ACCURACY_NOTE}",
         "settings": {p: {"preset": "code" if p == "params" else "nb101", "fields": dataclasses.asdict(s),
                          "hash": settings_hash(s)} for p, s in settings.items()},
-        "ntk_batch_note": f"NTK batch {args.ntk_batch} (the code setting is 72; too slow on this CPU)",
+        "ntk_batch_note": ("NTK batch 72 = the code setting" if args.ntk_batch == 72 else
+                           f"NTK batch {args.ntk_batch}, not the code setting's 72 (≈ 10× the CPU time per cell)"),
         "lr1": "ASSUMED thin NB101 network (one cell, one channel per vertex, NASWOT init): no source defines "
                "one (spaces/nb101_networks.py NB101ThinNetwork); a transfer of TE-NAS's recipe, not a reproduction",
         "tau_params": "kendall_tau_b_params = tau-b(sign*score, #Param stem 128) on the same cells (Revisit Tab. 2 "
