@@ -31,7 +31,6 @@ OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 INPUT, OUTPUT = "input", "output"
 MAX_VERTICES = 7
 MAX_EDGES = 9
-NUM_CELLS = 423_624  # unique module hashes in the official dataset
 INPUT_LABEL, OUTPUT_LABEL = -1, -2
 _HASH_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -260,8 +259,9 @@ class NB101Space(Space):
         return self._cells
 
     def __len__(self) -> int:
-        """Cells of the attached table; the full space's size while none is attached."""
-        return len(self._cells) if self._cells is not None else NUM_CELLS
+        """Cells of the attached table (found in the data directory when none is attached yet): positions
+        and samples index that table, so a size it does not have would pick cells that do not exist."""
+        return len(self._index())
 
     def arch(self, ref) -> NB101Arch:
         """An NB101Arch from: an NB101Arch; a module hash or a position in file order (needs a table);

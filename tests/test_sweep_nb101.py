@@ -57,3 +57,35 @@ def test_hashes_file_selection_serial(tmp_path, shared_data):
     rows = read_rows(tmp_path / "out")
     assert sorted(set(rows.arch_str)) == sorted(refs)
     assert rows[rows.proxy == "naswot"].score.notna().all()
+
+
+@pytest.fixture
+def nb101_table_in_data_dir(tmp_path, monkeypatch):
+    """A converted NB101 table (8 synthetic cells, 3 runs each) where the space looks for one, found via $ZCBENCH_DATA;
+    the space's table index is restored afterwards."""
+    from spaces import nb101_records
+    from spaces.catalog import get_space
+
+    tfrecord = tmp_path / "cells.tfrecord"
+    nb101_records.write_tfrecord(tfrecord, map(nb101_records.encode_record, nb101_records.synthetic_records(24)))
+    (tmp_path / "data" / "nb101").mkdir(parents=True)
+    nb101_records.convert_tfrecord(tfrecord, tmp_path / "data" / "nb101" / "nb101_only108.parquet")
+    monkeypatch.setenv("ZCBENCH_DATA", str(tmp_path / "data"))
+    space = get_space("nb101")
+    monkeypatch.setattr(space, "_cells", None)
+    monkeypatch.setattr(space, "_order", [])
+    return nb101_records.load_table(tmp_path / "data" / "nb101" / "nb101_only108.parquet")
+
+
+@pytest.mark.parametrize("archs,expected", [({"select": "all"}, 8), ({"select": "sample", "n": 5, "seed": 1}, 5)])
+def test_all_and_sample_selections_read_the_nb101_table_in_the_data_dir(tmp_path, nb101_table_in_data_dir, archs,
+                                                                        expected):
+    """Bug: before a table was attached, len(NB101 space) was the official 423,624, so a seeded sample drew
+    positions the attached table does not have."""
+    report = run_sweep(nb101_config(tmp_path, archs), out=tmp_path / "out", executor="process", workers=1)
+    assert not report.failed
+    rows = read_rows(tmp_path / "out")
+    table = nb101_table_in_data_dir.drop_duplicates("module_hash").set_index("module_hash")
+    assert rows.arch.nunique() == expected and set(rows.arch) <= set(table.index)
+    params = rows[rows.proxy == "params"].set_index("arch").score
+    assert [round(params[h] * 1e6) for h in params.index] == [table.trainable_parameters[h] for h in params.index]
