@@ -20,6 +20,7 @@ class Space:
 
     name: str = ""
     description: str = ""
+    official_size: int = 0  # architectures in the benchmark's dataset, known without reading it
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -54,6 +55,7 @@ class Space:
 class NB201Space(Space):
     name = "nb201"
     description = "NAS-Bench-201 / NATS-Bench tss cell space (15,625 cells, 5 ops on 6 edges)"
+    official_size = nb201.NUM_ARCHS
     BASE_PARAMS_10 = 73_306
     PARAMS_PER_OP = {"nor_conv_3x3": 243_040, "nor_conv_1x1": 28_000}
     PARAMS_PER_CLASS = 65  # 64 features + 1 bias per extra class

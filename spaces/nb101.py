@@ -233,6 +233,7 @@ class NB101Space(Space):
 
     name = "nb101"
     description = "NAS-Bench-101 cell space (423,624 cells: ≤7 vertices, ≤9 edges, 3 ops)"
+    official_size = 423_624  # unique module hashes in the official dataset
     STEM_CHANNELS = 128
     PROXY_STEM_CHANNELS = 16
     MODULES_PER_STACK = 3

@@ -258,3 +258,16 @@ def test_combination_ranks_over_the_given_archs(capsys):
     table = pd.DataFrame({p: [scores[(p, a)] for a in ("0", "6111", "3")] for p in ("lr1", "params")},
                          index=["0", "6111", "3"])
     assert combined == combine(table, "lr1+params").to_dict()
+
+
+def test_bug_ls_spaces_needed_the_nb101_table(capsys, no_data_dir):
+    """`zcbench ls spaces` lists each benchmark's official size, without reading any data."""
+    assert cli.main(["ls", "spaces"]) == 0
+    sizes = {line.split()[0]: int(line.split()[1]) for line in capsys.readouterr().out.splitlines()}
+    assert sizes == {"nb201": 15_625, "nb101": 423_624}
+
+
+def test_ls_proxies_lists_every_registered_proxy_with_its_spaces(capsys):
+    assert cli.main(["ls", "proxies", "--json"]) == 0
+    listed = {row["name"]: row["spaces"] for row in json.loads(capsys.readouterr().out)}
+    assert listed == {name: list(REGISTRY.get(name).spaces) for name in REGISTRY.names()}

@@ -16,7 +16,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     if args.what == "spaces":
-        rows = [{"name": s.name, "size": len(s), "description": s.description} for s in list_spaces()]
+        rows = [{"name": s.name, "size": s.official_size, "description": s.description} for s in list_spaces()]
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
@@ -27,9 +27,10 @@ def run(args) -> int:
     if args.json:
         print(json.dumps([s.metadata() for s in specs], indent=2, default=str))
         return 0
-    print(f"{'name':<16} {'ver':>3} {'better':<7} {'cost class':<20} {'settings':<12} {'spaces':<12} summary")
+    width = max(len(",".join(s.presets)) for s in specs)
+    print(f"{'name':<16} {'ver':>3} {'better':<7} {'cost class':<20} {'settings':<{width}} {'spaces':<12} summary")
     for s in specs:
         better = "higher" if s.higher_is_better else "lower"
-        print(f"{s.name:<16} {s.version:>3} {better:<7} {s.cost_class:<20} {','.join(s.presets):<12} "
+        print(f"{s.name:<16} {s.version:>3} {better:<7} {s.cost_class:<20} {','.join(s.presets):<{width}} "
               f"{','.join(s.spaces):<12} {s.summary}")
     return 0
