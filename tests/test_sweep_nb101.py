@@ -1,13 +1,16 @@
-"""Sweeps over NB101 cells: `hashes` selections (list or file of cell specs) run end to end, also in
-spawned workers that have no NB101 table to look module hashes up in."""
+"""Sweeps over NB101 cells: `hashes` selections (a list, a text file of cell specs, a CSV of cells) run end
+to end, also in spawned workers that have no NB101 table to look module hashes up in; `all` and seeded
+`sample` selections read a converted table from the data directory."""
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from benchmarks.sweep import parse_config, run_sweep
+from benchmarks.sweep.config import ConfigError
 
 pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
@@ -89,3 +92,35 @@ def test_all_and_sample_selections_read_the_nb101_table_in_the_data_dir(tmp_path
     assert rows.arch.nunique() == expected and set(rows.arch) <= set(table.index)
     params = rows[rows.proxy == "params"].set_index("arch").score
     assert [round(params[h] * 1e6) for h in params.index] == [table.trainable_parameters[h] for h in params.index]
+
+
+def cells_csv(path, archs):
+    pd.DataFrame({"adjacency": [a.bits for a in archs], "operations": [",".join(a.ops) for a in archs]}).to_csv(
+        path, index=False)
+
+
+def test_cells_csv_selection_scores_each_listed_cell(tmp_path):
+    from spaces.nb101 import random_arch
+
+    archs = [random_arch(np.random.default_rng(seed)) for seed in range(3)]
+    cells_csv(tmp_path / "cells.csv", archs)
+    report = run_sweep(nb101_config(tmp_path, {"select": "hashes", "file": "cells.csv"}), out=tmp_path / "out",
+                       executor="serial")
+    assert not report.failed
+    rows = read_rows(tmp_path / "out")
+    assert sorted(set(rows.arch)) == sorted(a.module_hash for a in archs)
+
+
+@pytest.mark.parametrize("columns,message", [({"adjacency": ["0" * 49]}, "needs `adjacency` and `operations`"),
+                                             (None, "are the same architecture")])
+def test_bad_cells_csv_is_a_config_error(tmp_path, columns, message):
+    from spaces.nb101 import random_arch
+
+    if columns is None:
+        arch = random_arch(np.random.default_rng(0))
+        cells_csv(tmp_path / "cells.csv", [arch, arch])
+    else:
+        pd.DataFrame(columns).to_csv(tmp_path / "cells.csv", index=False)
+    with pytest.raises(ConfigError, match=message):
+        run_sweep(nb101_config(tmp_path, {"select": "hashes", "file": "cells.csv"}), out=tmp_path / "out",
+                  executor="serial")

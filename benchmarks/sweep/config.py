@@ -56,7 +56,8 @@ class ProxyEntry:
 @dataclass(frozen=True)
 class ArchSelection:
     """Which architectures: all, a seeded sample of n, an explicit list/file of references (NB201
-    indices or arch strings, NB101 hashes), or groups of a same-#Param JSON file (list of lists)."""
+    indices or arch strings; NB101 hashes or `BITS:ops` specs, one per line, or a CSV with `adjacency`
+    and `operations` columns), or groups of a same-#Param JSON file (list of lists)."""
 
     select: str = "all"
     n: int | None = None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.sweep.config import ConfigError, ProxyEntry, SweepConfig
 from proxies.registry import ProxySpec, get_proxy, settings_dict, settings_hash
@@ -130,6 +131,14 @@ def _find_file(config: SweepConfig, name: str, what: str, data_dir) -> Path:
 
 
 def _read_refs(path: Path) -> list:
+    """References from a JSON list, a CSV of NB101 cells (`adjacency` 49-bit strings and `operations`
+    labels, the `zcbench space export nb101 --cells` format), or a text file with one per line (# comments)."""
+    if path.suffix == ".csv":
+        cells = pd.read_csv(path, dtype={"adjacency": str})
+        if not {"adjacency", "operations"} <= set(cells.columns):
+            raise ConfigError(f"{path}: a CSV of cells needs `adjacency` and `operations` columns; found "
+                              f"{list(cells.columns)}")
+        return cells[["adjacency", "operations"]].to_dict("records")
     text = path.read_text()
     if path.suffix == ".json":
         refs = json.loads(text)
