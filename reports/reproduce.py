@@ -635,18 +635,6 @@ def compute_kendall_consistency(claim, inputs: Inputs) -> Outcome:
                    verdict="deviates" if bad else "reproduced")
 
 
-
-
-def _store_scatter(inputs: Inputs, key: str, x, y, xlabel: str, ylabel: str, title: str, logx: bool = False):
-    x, y, _ = stats.paired_finite(np.asarray(x, float), np.asarray(y, float))
-    if logx and (x <= 0).any():
-        logx = False
-    inputs.cache.setdefault("figures", []).append((f"scatter-{key}", title, plots.scatter(x, y, xlabel, ylabel, title,
-                                                                                        logx)))
-
-
-# ------------------------------------------------------------------------------------ verdicts
-
 def compute_nb101_sample_tau(claim, inputs: Inputs) -> Outcome:
     """τ(proxy, #Param) on the stored NB101 sample: always indicative (a small sample of NASLib's random
     specs, not Revisit's 10,000 cells)."""
@@ -697,6 +685,17 @@ COMPUTE = {
     "nb101_sample_tau": compute_nb101_sample_tau,
 }
 
+
+
+def _store_scatter(inputs: Inputs, key: str, x, y, xlabel: str, ylabel: str, title: str, logx: bool = False):
+    x, y, _ = stats.paired_finite(np.asarray(x, float), np.asarray(y, float))
+    if logx and (x <= 0).any():
+        logx = False
+    inputs.cache.setdefault("figures", []).append((f"scatter-{key}", title, plots.scatter(x, y, xlabel, ylabel, title,
+                                                                                        logx)))
+
+
+# ------------------------------------------------------------------------------------ verdicts
 
 def tolerance_for(claim, our_value) -> float | None:
     if claim.tolerance == "2se":
