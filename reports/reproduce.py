@@ -686,7 +686,6 @@ COMPUTE = {
 }
 
 
-
 def _store_scatter(inputs: Inputs, key: str, x, y, xlabel: str, ylabel: str, title: str, logx: bool = False):
     x, y, _ = stats.paired_finite(np.asarray(x, float), np.asarray(y, float))
     if logx and (x <= 0).any():
