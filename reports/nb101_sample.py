@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from reports import stats
 from spaces.errors import CorruptDataError
 
 NB101_SAMPLE_DIR = "nb101_sample500"
@@ -58,8 +59,8 @@ def _taus(values: pd.Series, accuracy: pd.Series, params: pd.Series) -> dict:
     """τ-b of the (oriented) values with accuracy and with #Param, on the values' index."""
     accuracy, params = accuracy.reindex(values.index).to_numpy(float), params.reindex(values.index).to_numpy(float)
     tau, p = kendalltau(values, accuracy, variant="b") if len(values) > 1 else (math.nan, math.nan)
-    known = np.isfinite(params)
-    tau_params = kendalltau(values[known], params[known], variant="b")[0] if known.sum() > 1 else math.nan
+    sized, size, _ = stats.paired_finite(values, params)
+    tau_params = stats.kendall(sized, size) if len(sized) > 1 else math.nan
     return {"n": len(values), "kendall_tau_b": float(tau), "p_value": float(p),
             "kendall_tau_b_params": float(tau_params)}
 
