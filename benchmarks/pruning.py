@@ -41,15 +41,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.provenance import run_provenance
-from benchmarks.sweep.store import atomic_write_json
-from proxies.linear_regions import LinearRegionSettings, count_linear_regions
-from proxies.ntk import NTKSettings, ntk_condition_number
-from proxies.registry import settings_dict, settings_hash
-from spaces.images import ImageSet, random_single_channel_crops
-from spaces.init import INIT_SCHEMES, initialize
-from spaces.nb201 import EDGES, OPS, NB201Arch
-from spaces.nb201_networks import build_supernet, supernet_mask
+from zcbench.benchmarks.provenance import run_provenance
+from zcbench.benchmarks.sweep.store import atomic_write_json
+from zcbench.proxies.linear_regions import LinearRegionSettings, count_linear_regions
+from zcbench.proxies.ntk import NTKSettings, ntk_condition_number
+from zcbench.proxies.registry import settings_dict, settings_hash
+from zcbench.spaces.images import ImageSet, random_single_channel_crops
+from zcbench.spaces.init import INIT_SCHEMES, initialize
+from zcbench.spaces.nb201 import EDGES, OPS, NB201Arch
+from zcbench.spaces.nb201_networks import build_supernet, supernet_mask
 
 CRITERIA = ("rank_sum", "ntk", "lr", "min_rank", "max_rank", "value_sum")
 Candidate = tuple[int, int]  # (edge index in EDGES, op index in OPS)

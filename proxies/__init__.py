@@ -4,4 +4,4 @@ Each proxy family has a module with a pure score function (network, inputs, sett
 registers a `ProxySpec` whose wrapper builds the network, draws the data and seeds the RNG.
 Imports only from spaces/.
 """
-from proxies.registry import REGISTRY, ProxyResult, ProxySpec, get_proxy  # noqa: F401
+from zcbench.proxies.registry import REGISTRY, ProxyResult, ProxySpec, get_proxy  # noqa: F401

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from spaces.errors import ZcbenchError
+from zcbench.spaces.errors import ZcbenchError
 
 STATUS_SUFFIX = "_status"
 NON_OK_POLICIES = ("last", "exclude")

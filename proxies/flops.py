@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
-from spaces.catalog import DATASET_INPUT_SIZE
-from spaces.errors import ZcbenchError
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.spaces.catalog import DATASET_INPUT_SIZE
+from zcbench.spaces.errors import ZcbenchError
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
-from spaces.images import random_single_channel_crops
-from spaces.init import INIT_SCHEMES, initialize
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.spaces.images import random_single_channel_crops
+from zcbench.spaces.init import INIT_SCHEMES, initialize
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
 
-from proxies.networks import build_scoring_network, validate_choices
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
-from spaces.init import INIT_SCHEMES
+from zcbench.proxies.networks import build_scoring_network, validate_choices
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.spaces.init import INIT_SCHEMES
 
 ENTRY_SELECTIONS = ("first", "random")
 ESTIMATORS = ("centred_halves", "gram_mean")

@@ -36,9 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from proxies.networks import build_scoring_network, validate_choices
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
-from spaces.init import INIT_SCHEMES
+from zcbench.proxies.networks import build_scoring_network, validate_choices
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.spaces.init import INIT_SCHEMES
 
 OUTPUTS = ("logits", "features")
 KERNEL_METHODS = ("backward_armed", "single_forward")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from proxies.registry import EvalContext
-from spaces import nb201_networks
-from spaces.errors import ZcbenchError
-from spaces.init import initialize
+from zcbench.proxies.registry import EvalContext
+from zcbench.spaces import nb201_networks
+from zcbench.spaces.errors import ZcbenchError
+from zcbench.spaces.init import initialize
 
 NETWORK_KINDS = ("cell", "supernet")
 

@@ -38,9 +38,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev
 
-from proxies.networks import NETWORK_KINDS, build_scoring_network, validate_choices
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
-from spaces.init import INIT_SCHEMES
+from zcbench.proxies.networks import NETWORK_KINDS, build_scoring_network, validate_choices
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.spaces.init import INIT_SCHEMES
 
 OUTPUTS = ("logits", "features")
 METHODS = ("loop", "vectorized")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
 
 
 @dataclass(frozen=True)

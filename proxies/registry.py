@@ -20,17 +20,17 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from spaces.catalog import DATASET_CLASSES, Space, get_space
-from spaces.errors import ZcbenchError
-from spaces.images import ImageSet
+from zcbench.spaces.catalog import DATASET_CLASSES, Space, get_space
+from zcbench.spaces.errors import ZcbenchError
+from zcbench.spaces.images import ImageSet
 
 COST_CLASSES = ("parameter-free", "forward", "backward", "per-sample-backward", "short-train")
 NEEDS = ("images", "labels", "gradients")
 STATUS_OK = "ok"
 ENTRY_POINT_GROUP = "zcbench.proxies"
 # Modules whose import registers the built-in proxies.
-BUILTIN_MODULES = ("proxies.params", "proxies.short_train", "proxies.linear_regions", "proxies.mgm", "proxies.flops",
-                   "proxies.ntk", "proxies.naswot")
+BUILTIN_MODULES = ("zcbench.proxies.params", "zcbench.proxies.short_train", "zcbench.proxies.linear_regions", "zcbench.proxies.mgm", "zcbench.proxies.flops",
+                   "zcbench.proxies.ntk", "zcbench.proxies.naswot")
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from proxies.networks import check_nb101_depth
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
-from spaces.errors import DataNotFoundError
-from spaces.images import ImageSet
-from spaces.init import INIT_SCHEMES, initialize
-from spaces.proxy_sets import is_cifar10_train, nb201_train_half, sample_proxy_set
+from zcbench.proxies.networks import check_nb101_depth
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.spaces.errors import DataNotFoundError
+from zcbench.spaces.images import ImageSet
+from zcbench.spaces.init import INIT_SCHEMES, initialize
+from zcbench.spaces.proxy_sets import is_cifar10_train, nb201_train_half, sample_proxy_set
 
 ANGLE_MEASURES = ("cosine", "neg_angle")
 SOURCE_SPLITS = ("nb201-train-half", "supplied")

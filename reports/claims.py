@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from spaces.errors import ZcbenchError
+from zcbench.spaces.errors import ZcbenchError
 
 VERDICTS = {
     "reproduced": "computed; within the tolerance of the published value",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports import stats
-from reports.groups import ArchSet
-from reports.tables import ReportTable
+from zcbench.reports import stats
+from zcbench.reports.groups import ArchSet
+from zcbench.reports.tables import ReportTable
 
 TOP_FRACTION = 0.1
 BEST_RANK_K = 10

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from spaces import nb201
-from spaces.catalog import get_space
-from spaces.datadir import find_data_file
-from spaces.errors import CorruptDataError
+from zcbench.spaces import nb201
+from zcbench.spaces.catalog import get_space
+from zcbench.spaces.datadir import find_data_file
+from zcbench.spaces.errors import CorruptDataError
 
 REVISIT_GROUPS_FILES = ["revisit_params_split.json", "params_split.txt"]
 REVISIT_GROUPS_HOW_TO_GET = ("copy `params_split.txt` from github.com/taoyang1122/Revisit_TrainingFree_NAS "

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
-from reports import stats
-from spaces.errors import CorruptDataError
+from zcbench.reports import stats
+from zcbench.spaces.errors import CorruptDataError
 
 NB101_SAMPLE_DIR = "nb101_sample500"
 TAU_COLUMNS = ("unit", "metric", "proxy", "n_cells_scored", "n", "kendall_tau_b", "p_value", "kendall_tau_b_params",

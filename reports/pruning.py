@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spaces.errors import CorruptDataError
+from zcbench.spaces.errors import CorruptDataError
 
 PRUNING_DIR = "tenas_prune"
 RUN_COLUMNS = ("dataset", "setting", "criterion", "settings_hash", "seed", "arch", "arch_str", "seconds", "images",

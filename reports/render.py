@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reports.claims import PAPERS, VERDICTS
+from zcbench.reports.claims import PAPERS, VERDICTS
 
 
 def json_safe(value):

@@ -25,22 +25,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.pruning import CODE as PRUNING_CODE
-from proxies.combinations import combination_names, combine, get_combination
-from proxies.registry import settings_hash
-from reports import claims as ledger
-from reports import groups as groups_mod
-from reports import plots, render, stats, tenas
-from reports.correlations import correlation_table
-from reports.nb101_sample import HOW_TO_COMPUTE as NB101_SAMPLE_HOW
-from reports.nb101_sample import NB101SampleTaus, load_nb101_sample_taus
-from reports.pruning import PRUNING_DIR, load_pruning_runs, summarize_runs
-from reports.results import ProxyScores, available, load_results, proxy_scores, unmerged_sweeps
-from reports.search import Score, group_experiment, random_search, rule_columns, summarize
-from reports.tables import NO_TARGET, ReportTable
-from spaces import nb201
-from spaces.catalog import DATASET_CLASSES, get_space
-from spaces.errors import DataNotFoundError, ZcbenchError
+from zcbench.benchmarks.pruning import CODE as PRUNING_CODE
+from zcbench.proxies.combinations import combination_names, combine, get_combination
+from zcbench.proxies.registry import settings_hash
+from zcbench.reports import claims as ledger
+from zcbench.reports import groups as groups_mod
+from zcbench.reports import plots, render, stats, tenas
+from zcbench.reports.correlations import correlation_table
+from zcbench.reports.nb101_sample import HOW_TO_COMPUTE as NB101_SAMPLE_HOW
+from zcbench.reports.nb101_sample import NB101SampleTaus, load_nb101_sample_taus
+from zcbench.reports.pruning import PRUNING_DIR, load_pruning_runs, summarize_runs
+from zcbench.reports.results import ProxyScores, available, load_results, proxy_scores, unmerged_sweeps
+from zcbench.reports.search import Score, group_experiment, random_search, rule_columns, summarize
+from zcbench.reports.tables import NO_TARGET, ReportTable
+from zcbench.spaces import nb201
+from zcbench.spaces.catalog import DATASET_CLASSES, get_space
+from zcbench.spaces.errors import DataNotFoundError, ZcbenchError
 
 FULL_SPACE = nb201.NUM_ARCHS
 RS_SEEDS = (1, 2, 3, 4, 5)
@@ -106,7 +106,7 @@ class Report:
 # ------------------------------------------------------------------------------------ inputs
 
 def load_inputs(data_dir=None, results_dir=None, quick=False, seed=0) -> Inputs:
-    from spaces.groundtruth import load_ground_truth
+    from zcbench.spaces.groundtruth import load_ground_truth
 
     inputs = Inputs(Path(data_dir) if data_dir else None, Path(results_dir) if results_dir else None, quick, seed)
     try:
@@ -148,7 +148,7 @@ def _space_table() -> pd.DataFrame:
 
 def target(inputs: Inputs, paper: str, dataset: str, split: str = "test"):
     """(TargetSpec, accuracy Series, note) for the paper's preferred benchmark version that is present."""
-    from spaces.groundtruth import TargetSpec
+    from zcbench.spaces.groundtruth import TargetSpec
 
     if inputs.truth is None:
         raise Missing("needs-data", inputs.truth_missing)
@@ -183,7 +183,7 @@ def cached_scores(inputs: Inputs, name: str, dataset: str) -> ProxyScores | None
 
 def oriented(name: str, values: pd.Series) -> pd.Series:
     """Values flipped so that higher is better (the registry's `higher_is_better`)."""
-    from proxies.registry import REGISTRY
+    from zcbench.proxies.registry import REGISTRY
 
     return values if REGISTRY.get(name).higher_is_better else -values
 
@@ -748,7 +748,7 @@ def evaluate(claim, inputs: Inputs) -> dict:
 
 def space_section() -> tuple[list[ReportTable], list[tuple]]:
     """#Param and FLOPs of the NB201 space by (n3, n1) class; the general vs Revisit group sizes."""
-    from spaces.flops import nb201_flops
+    from zcbench.spaces.flops import nb201_flops
 
     table = space_table()
     classes = (table.groupby(["n3", "n1"]).agg(archs=("params_cifar10", "size"),
@@ -784,7 +784,7 @@ def groups_section(inputs: Inputs) -> list[ReportTable]:
 def correlation_section(inputs: Inputs) -> list[ReportTable]:
     """Agreement of every registered proxy with results with test accuracy, per dataset, over all
     scored archs and over the isomorphism representatives."""
-    from proxies.registry import REGISTRY
+    from zcbench.proxies.registry import REGISTRY
 
     if inputs.truth is None or inputs.results.empty:
         return []
@@ -849,8 +849,8 @@ def synthetic_demo(inputs: Inputs) -> tuple[list[ReportTable], dict]:
     numbers say nothing about NAS."""
     import dataclasses
 
-    from proxies.registry import REGISTRY
-    from spaces.images import synthetic_imageset
+    from zcbench.proxies.registry import REGISTRY
+    from zcbench.spaces.images import synthetic_imageset
 
     data = synthetic_imageset(n=256, size=16, num_classes=10, seed=inputs.seed, name="synthetic-16px")
     size_pick = 0 if inputs.quick else 1
@@ -915,7 +915,7 @@ def run(out_dir, data_dir=None, results_dir=None, paper=None, quick=False, seed=
 
 
 def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, str]:
-    from benchmarks.provenance import run_provenance
+    from zcbench.benchmarks.provenance import run_provenance
 
     started = time.perf_counter()
     out_dir = Path(out_dir)

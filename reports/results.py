@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spaces.errors import CorruptDataError
+from zcbench.spaces.errors import CorruptDataError
 
 MERGED = "merged.parquet"
 PARTIAL = "partial.parquet"  # `zcbench sweep merge --partial`: finished shards of an unfinished sweep
@@ -95,7 +95,7 @@ class ProxyScores:
 
 def _preferred_hashes(proxy: str) -> list[str]:
     """Settings hashes of the registry's presets, `code` first (empty for an unregistered proxy)."""
-    from proxies.registry import REGISTRY, settings_hash
+    from zcbench.proxies.registry import REGISTRY, settings_hash
 
     if proxy not in REGISTRY:
         return []

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from proxies.combinations import Combination, argbest, combine
+from zcbench.proxies.combinations import Combination, argbest, combine
 
 SAMPLERS = ("distinct", "with-replacement")
 REVISIT_SEEDS = (1, 2, 3, 4, 5)

@@ -12,8 +12,8 @@ import functools
 import numpy as np
 import pandas as pd
 
-from proxies.combinations import combine
-from spaces import nb201
+from zcbench.proxies.combinations import combine
+from zcbench.spaces import nb201
 
 
 @functools.lru_cache(maxsize=1)

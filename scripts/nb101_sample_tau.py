@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmarks.provenance import script_environment
-from proxies.registry import get_proxy, settings_hash
-from reports.nb101_sample import sample_tau_table
-from spaces.image_files import load_image_folder
-from spaces.nb101 import make_arch
+from zcbench.benchmarks.provenance import script_environment
+from zcbench.proxies.registry import get_proxy, settings_hash
+from zcbench.reports.nb101_sample import sample_tau_table
+from zcbench.spaces.image_files import load_image_folder
+from zcbench.spaces.nb101 import make_arch
 
 PROXIES = ("params", "lr1", "naswot", "ntk")  # cheapest first
 # metric → (proxy, sign so that higher = predicted better)

@@ -37,11 +37,11 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
-from benchmarks.provenance import script_environment
-from proxies.ntk import AUTHORS_NAN_VALUE
-from proxies.registry import get_proxy, settings_hash
-from spaces import nb201
-from spaces.image_files import load_image_folder
+from zcbench.benchmarks.provenance import script_environment
+from zcbench.proxies.ntk import AUTHORS_NAN_VALUE
+from zcbench.proxies.registry import get_proxy, settings_hash
+from zcbench.spaces import nb201
+from zcbench.spaces.image_files import load_image_folder
 
 # metric name → (proxy, sign applied before ranking, Revisit Table 2 NB201 value)
 METRICS = {"LR2": ("naswot", 1.0, 0.56), "LR1": ("lr1", 1.0, 0.39), "NTK (-kappa)": ("ntk", -1.0, 0.30)}

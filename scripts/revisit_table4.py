@@ -29,12 +29,12 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
-from benchmarks.provenance import script_environment
-from proxies.combinations import combine
-from proxies.registry import get_proxy, settings_hash
-from spaces import nb201
-from spaces.catalog import get_space
-from spaces.image_files import load_image_folder
+from zcbench.benchmarks.provenance import script_environment
+from zcbench.proxies.combinations import combine
+from zcbench.proxies.registry import get_proxy, settings_hash
+from zcbench.spaces import nb201
+from zcbench.spaces.catalog import get_space
+from zcbench.spaces.image_files import load_image_folder
 
 PAPER_TAU = {"angle": 0.20, "loss": -0.11, "angleloss": 0.07}
 PROXIES = ("angle", "loss", "angle_feat")

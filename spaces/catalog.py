@@ -6,8 +6,8 @@ from typing import Iterator
 
 from torch import nn
 
-from spaces import nb201, nb201_networks
-from spaces.errors import ZcbenchError
+from zcbench.spaces import nb201, nb201_networks
+from zcbench.spaces.errors import ZcbenchError
 
 # Classifier width of each dataset's network head.
 DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
@@ -80,7 +80,7 @@ class NB201Space(Space):
 
     def flops(self, arch, input_size=32, num_classes=10):
         """Closed form per op (spaces.flops.nb201_flops), checked against hook counting in tests."""
-        from spaces.flops import nb201_flops
+        from zcbench.spaces.flops import nb201_flops
 
         return nb201_flops(self.arch(arch), input_size, num_classes)
 
@@ -114,7 +114,7 @@ def nb201_table():
     """One row per NB201 index: arch, op counts, params and MFLOPs per dataset, isomorphism class."""
     import pandas as pd
 
-    from spaces.flops import nb201_flops
+    from zcbench.spaces.flops import nb201_flops
 
     space = get_space("nb201")
     reps = nb201.iso_representatives()
@@ -131,4 +131,4 @@ def nb201_table():
     return pd.DataFrame(rows)
 
 
-from spaces import nb101  # noqa: E402,F401  (registers 'nb101'; imported last: it subclasses Space)
+from zcbench.spaces import nb101  # noqa: E402,F401  (registers 'nb101'; imported last: it subclasses Space)

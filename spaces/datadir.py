@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from spaces.errors import DataNotFoundError
+from zcbench.spaces.errors import DataNotFoundError
 
 ENV_VAR = "ZCBENCH_DATA"
 

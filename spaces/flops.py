@@ -52,8 +52,8 @@ def nb201_flop_coefficients(input_size: int, num_classes: int) -> dict[str, floa
     Every edge of every cell sees the same shape within a stage, so an op adds the same amount
     wherever it sits: FLOPs(arch) = base + Σ_edges per_op[op]. Derived once with `count_flops`.
     """
-    from spaces.nb201 import EDGES, OPS, NB201Arch
-    from spaces.nb201_networks import build_network
+    from zcbench.spaces.nb201 import EDGES, OPS, NB201Arch
+    from zcbench.spaces.nb201_networks import build_network
 
     def flops(ops):
         return count_flops(build_network(NB201Arch(ops), num_classes=num_classes), (3, input_size, input_size))

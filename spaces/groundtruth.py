@@ -24,9 +24,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from spaces import nb201
-from spaces.datadir import find_data_file
-from spaces.errors import CorruptDataError, ZcbenchError
+from zcbench.spaces import nb201
+from zcbench.spaces.datadir import find_data_file
+from zcbench.spaces.errors import CorruptDataError, ZcbenchError
 
 # ---------------------------------------------------------------------------------------------
 # What a target is
@@ -386,7 +386,7 @@ def _arch_strings() -> tuple[str, ...]:
 @functools.lru_cache(maxsize=1)
 def _metadata_table() -> pd.DataFrame:
     """META_COLUMNS for every index (arch, op counts, isomorphism class, exact #params); read-only."""
-    from spaces.catalog import DATASET_CLASSES, get_space
+    from zcbench.spaces.catalog import DATASET_CLASSES, get_space
 
     space = get_space("nb201")
     archs = nb201.all_archs()

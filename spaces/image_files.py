@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from spaces.datadir import find_data_file
-from spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
-from spaces.images import ImageSet
+from zcbench.spaces.datadir import find_data_file
+from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
+from zcbench.spaces.images import ImageSet
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 IMAGENET16_CLASSES = 120

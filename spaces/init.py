@@ -17,7 +17,7 @@ def initialize(network: nn.Module, scheme: str) -> nn.Module:
     if scheme == "pytorch_default":
         return network
     if scheme == "naswot":  # the NASWOT NB101 model's explicit init (protocols §1.4)
-        from spaces.nb101_networks import naswot_init
+        from zcbench.spaces.nb101_networks import naswot_init
 
         return naswot_init(network)
     for module in network.modules():

@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spaces.catalog import Space, register_space
-from spaces.datadir import find_data_file
-from spaces.errors import InvalidArchError, UnknownOperationError, ZcbenchError
+from zcbench.spaces.catalog import Space, register_space
+from zcbench.spaces.datadir import find_data_file
+from zcbench.spaces.errors import InvalidArchError, UnknownOperationError, ZcbenchError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -245,7 +245,7 @@ class NB101Space(Space):
     # ---- the hash → spec index
     def attach_table(self, source) -> NB101Space:
         """Index the cells of a run table (a DataFrame, or a .parquet/.csv/.json/.tfrecord path) by module hash."""
-        from spaces.nb101_records import load_table
+        from zcbench.spaces.nb101_records import load_table
 
         table = load_table(source) if isinstance(source, (str, os.PathLike)) else source
         cells = table.drop_duplicates("module_hash")
@@ -308,26 +308,26 @@ class NB101Space(Space):
 
     def build(self, arch, channels=None, cells=None, num_classes=10):
         """The NB101 network (NASWOT init); `channels` = stem width (default 128), `cells` = cells per stack."""
-        from spaces.nb101_networks import build_network
+        from zcbench.spaces.nb101_networks import build_network
 
         return build_network(self.arch(arch), stem_channels=channels or self.STEM_CHANNELS,
                              modules_per_stack=cells or self.MODULES_PER_STACK, num_classes=num_classes)
 
     def build_thin(self, arch, num_classes=10):
         """The LR1 network: an assumption (no source defines one), see `nb101_networks.NB101ThinNetwork`."""
-        from spaces.nb101_networks import build_thin_network
+        from zcbench.spaces.nb101_networks import build_thin_network
 
         return build_thin_network(self.arch(arch), num_classes=num_classes)
 
     def flops(self, arch, input_size=32, num_classes=10) -> float:
         """MFLOPs of the stem-128 network, counted by forward hooks on the built network."""
-        from spaces.flops import count_flops
+        from zcbench.spaces.flops import count_flops
 
         return count_flops(self.build(arch, num_classes=num_classes), (3, input_size, input_size))
 
     def param_count(self, arch, num_classes=10) -> int:
         """Trainable parameters of the stem-128 network: equals the records' `trainable_parameters`."""
-        from spaces.nb101_networks import count_parameters
+        from zcbench.spaces.nb101_networks import count_parameters
 
         return count_parameters(self.arch(arch), stem_channels=self.STEM_CHANNELS, num_classes=num_classes)
 

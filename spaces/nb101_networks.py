@@ -20,8 +20,8 @@ import math
 import torch
 from torch import nn
 
-from spaces.init import initialize
-from spaces.nb201_networks import NetOutput
+from zcbench.spaces.init import initialize
+from zcbench.spaces.nb201_networks import NetOutput
 
 TF_BN_DECAY = 0.997
 BN_MOMENTUM = 1.0 - TF_BN_DECAY

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from spaces import nb101
-from spaces.errors import CorruptDataError, InvalidArchError, ZcbenchError
+from zcbench.spaces import nb101
+from zcbench.spaces.errors import CorruptDataError, InvalidArchError, ZcbenchError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -300,7 +300,7 @@ def synthetic_records(n: int, seed: int = 0, repeats: int = 3, epochs: int = 108
     true parameter counts, random accuracies and times): fixtures and benchmarks of realistic size."""
     import numpy as np
 
-    from spaces.nb101_networks import count_parameters
+    from zcbench.spaces.nb101_networks import count_parameters
 
     rng = np.random.default_rng(seed)
     for start in range(0, n, repeats):

@@ -12,7 +12,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from spaces.errors import InvalidArchError, UnknownOperationError
+from zcbench.spaces.errors import InvalidArchError, UnknownOperationError
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to, from), arch-string order

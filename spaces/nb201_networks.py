@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from spaces.nb201 import EDGES, OPS, NB201Arch
+from zcbench.spaces.nb201 import EDGES, OPS, NB201Arch
 
 MASKED_LOGIT = -1000.0
 MIN_MIX_WEIGHT = 0.01

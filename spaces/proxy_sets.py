@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from spaces.datadir import find_data_file
-from spaces.image_files import read_cifar_split
-from spaces.images import ImageSet
+from zcbench.spaces.datadir import find_data_file
+from zcbench.spaces.image_files import read_cifar_split
+from zcbench.spaces.images import ImageSet
 
 CIFAR10_TRAIN_SIZE = 50_000
 CIFAR_SPLIT_CANDIDATES = ["cifar-split.txt", "nb201/cifar-split.txt"]

@@ -22,7 +22,7 @@ def shared_data(request) -> Path:
 
 @pytest.fixture
 def tiny_images():
-    from spaces.images import synthetic_imageset
+    from zcbench.spaces.images import synthetic_imageset
 
     return synthetic_imageset(n=64, size=8, num_classes=10, seed=0)
 

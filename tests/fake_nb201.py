@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spaces import nb201
+from zcbench.spaces import nb201
 
 SEEDS = (777, 888, 999)
 EVAL_SETS = {"cifar10-valid": ("x-valid", "ori-test"), "cifar10": ("ori-test",),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
 
 
 @dataclass(frozen=True)

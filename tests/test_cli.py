@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from proxies.registry import REGISTRY, ProxyResult, ProxySpec, Registry, settings_hash
-from spaces import nb201
+from zcbench.proxies.registry import REGISTRY, ProxyResult, ProxySpec, Registry, settings_hash
+from zcbench.spaces import nb201
 from zcbench import cli
 
 DEAD_CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -181,7 +181,7 @@ def test_seed_changes_synthetic_batch_and_repeats_bit_identically(capsys, fake_r
 
 
 def test_image_folder_is_read_and_announced(capsys, fake_registry, tmp_path):
-    image_files = pytest.importorskip("spaces.image_files")
+    image_files = pytest.importorskip("zcbench.spaces.image_files")
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -246,7 +246,7 @@ def test_every_registered_proxy_scores_through_the_cli_on_tiny_settings(capsys):
 
 def test_combination_ranks_over_the_given_archs(capsys):
     """`--combination lr2+params`-style rank sums need a set: one line per arch, equal to combine()."""
-    from proxies.combinations import combine
+    from zcbench.proxies.combinations import combine
 
     code = cli.main(["score", "--arch", "0", "--arch", "6111", "--arch", "3", "--combination", "lr1+params",
                  "--images", "synthetic", "--set", "batch_size=64"])

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from proxies.combinations import (
+from zcbench.proxies.combinations import (
     Combination,
     Component,
     argbest,
@@ -16,7 +16,7 @@ from proxies.combinations import (
     select,
     stable_ranks,
 )
-from spaces.errors import ZcbenchError
+from zcbench.spaces.errors import ZcbenchError
 
 
 def ordinal(values) -> np.ndarray:

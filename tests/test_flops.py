@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from proxies.flops import FLOPS
-from spaces.flops import nb201_flops
-from spaces.nb201 import resolve_arch
+from zcbench.proxies.flops import FLOPS
+from zcbench.spaces.flops import nb201_flops
+from zcbench.spaces.nb201 import resolve_arch
 
 CONV3_ONCE = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 POOL_ONCE = "|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from golden.tiny import preset_space, tiny_settings
 
-from proxies.registry import REGISTRY, settings_hash
-from spaces.images import synthetic_imageset
+from zcbench.proxies.registry import REGISTRY, settings_hash
+from zcbench.spaces.images import synthetic_imageset
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 GOLDEN_FILES = sorted(GOLDEN_DIR.glob("*.json"))

@@ -11,10 +11,10 @@ import pytest
 import torch
 from fake_nb201 import full_seeds, write_fake_nats, write_fake_pth
 
-from spaces import groundtruth as gtm
-from spaces import nb201
-from spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
-from spaces.groundtruth import GroundTruth, TargetSpec
+from zcbench.spaces import groundtruth as gtm
+from zcbench.spaces import nb201
+from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
+from zcbench.spaces.groundtruth import GroundTruth, TargetSpec
 
 PTH_V1_0 = "NAS-Bench-201-v1_0-e61699.pth"
 

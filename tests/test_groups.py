@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from reports import groups
-from spaces import nb201
-from spaces.errors import CorruptDataError, DataNotFoundError
+from zcbench.reports import groups
+from zcbench.spaces import nb201
+from zcbench.spaces.errors import CorruptDataError, DataNotFoundError
 
 # Protocols §A5: the archs missing from the Revisit file, per class.
 MISSING_1_2 = [2148, 4039, 4516, 5078, 5913, 5988, 6136, 6682, 7316, 7330, 8519, 10222, 11772, 12150,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spaces import image_files as imf
-from spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
+from zcbench.spaces import image_files as imf
+from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
 
 
 def planar_rows(images: np.ndarray) -> np.ndarray:

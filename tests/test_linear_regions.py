@@ -8,17 +8,17 @@ import pytest
 import torch
 from torch import nn
 
-import proxies.linear_regions as lr
-from proxies.linear_regions import (
+import zcbench.proxies.linear_regions as lr
+from zcbench.proxies.linear_regions import (
     LR1,
     LinearRegionSettings,
     count_linear_regions,
     count_unique_rows,
     relu_patterns,
 )
-from spaces.images import random_single_channel_crops, synthetic_imageset
-from spaces.nb201 import parse_arch
-from spaces.nb201_networks import build_thin_network
+from zcbench.spaces.images import random_single_channel_crops, synthetic_imageset
+from zcbench.spaces.nb201 import parse_arch
+from zcbench.spaces.nb201_networks import build_thin_network
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from proxies.mgm import (
+from zcbench.proxies.mgm import (
     MGM,
     MGMSettings,
     centred_halves,
@@ -19,9 +19,9 @@ from proxies.mgm import (
     per_sample_gradients_vectorized,
     select_entries,
 )
-from spaces.images import synthetic_imageset
-from spaces.nb201 import parse_arch, resolve_arch
-from spaces.nb201_networks import NetOutput, build_network
+from zcbench.spaces.images import synthetic_imageset
+from zcbench.spaces.nb201 import parse_arch, resolve_arch
+from zcbench.spaces.nb201_networks import NetOutput, build_network
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"

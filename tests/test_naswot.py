@@ -9,12 +9,12 @@ import pytest
 import torch
 from scipy.spatial.distance import cdist
 
-from proxies import naswot
-from proxies.registry import REGISTRY, EvalContext
-from spaces.catalog import get_space
-from spaces.images import synthetic_imageset
-from spaces.nb201 import parse_arch
-from spaces.nb201_networks import ReLUConvBN, build_network
+from zcbench.proxies import naswot
+from zcbench.proxies.registry import REGISTRY, EvalContext
+from zcbench.spaces.catalog import get_space
+from zcbench.spaces.images import synthetic_imageset
+from zcbench.spaces.nb201 import parse_arch
+from zcbench.spaces.nb201_networks import ReLUConvBN, build_network
 
 CONV_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 MIXED_CELL = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"

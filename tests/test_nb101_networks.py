@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from spaces import nb101
-from spaces.catalog import get_space
-from spaces.flops import count_flops
-from spaces.nb101_networks import (
+from zcbench.spaces import nb101
+from zcbench.spaces.catalog import get_space
+from zcbench.spaces.flops import count_flops
+from zcbench.spaces.nb101_networks import (
     BN_MOMENTUM,
     NB101Cell,
     build_network,
@@ -19,7 +19,7 @@ from spaces.nb101_networks import (
     naswot_init,
     vertex_channels,
 )
-from spaces.nb201_networks import NetOutput
+from zcbench.spaces.nb201_networks import NetOutput
 
 C3, C1, MP = nb101.OPS
 pytestmark = pytest.mark.usefixtures("single_thread_torch")

@@ -8,9 +8,9 @@ import json
 import pytest
 import torch
 
-from proxies.networks import build_scoring_network
-from proxies.registry import REGISTRY, EvalContext, get_proxy
-from spaces.catalog import get_space
+from zcbench.proxies.networks import build_scoring_network
+from zcbench.proxies.registry import REGISTRY, EvalContext, get_proxy
+from zcbench.spaces.catalog import get_space
 
 pytestmark = pytest.mark.usefixtures("single_thread_torch")
 SPEC = "0110000" "0001000" "0001000" "0000100" "0000010" "0000001" "0000000"  # 7×7 rows

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spaces import nb101_records as rec
-from spaces.errors import CorruptDataError, ZcbenchError
+from zcbench.spaces import nb101_records as rec
+from zcbench.spaces.errors import CorruptDataError, ZcbenchError
 from zcbench.cli import main as zcbench
 
 HALFWAY_KEYS = [f"halfway_{s}" for s in rec.STATS]
@@ -265,7 +265,7 @@ def test_malformed_payloads_say_what_is_wrong(payload, message):
 def test_too_few_evaluations_is_corruption(tmp_path):
     metrics = base64.b64encode(pb_model_metrics([pb_evaluation(0, 0, 0, 0, 0)], 10, 1.0)).decode()
     path = tmp_path / "short.tfrecord"
-    from spaces.nb101 import make_arch
+    from zcbench.spaces.nb101 import make_arch
 
     digest = make_arch("010001000", "input,conv3x3-bn-relu,output").module_hash
     rec.write_tfrecord(path, [json.dumps([digest, 108, "010001000", "input,conv3x3-bn-relu,output",

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from scipy.stats import kendalltau
 
-from reports import claims as ledger
-from reports.nb101_sample import load_nb101_sample_taus, sample_tau_table
-from reports.reproduce import Inputs, evaluate
-from spaces.errors import CorruptDataError
+from zcbench.reports import claims as ledger
+from zcbench.reports.nb101_sample import load_nb101_sample_taus, sample_tau_table
+from zcbench.reports.reproduce import Inputs, evaluate
+from zcbench.spaces.errors import CorruptDataError
 
 METRICS = {"#Param": ("params", 1.0), "NTK (-kappa)": ("ntk", -1.0)}
 

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spaces import nb101
-from spaces.catalog import get_space, list_spaces
-from spaces.errors import DataNotFoundError, InvalidArchError, UnknownOperationError
+from zcbench.spaces import nb101
+from zcbench.spaces.catalog import get_space, list_spaces
+from zcbench.spaces.errors import DataNotFoundError, InvalidArchError, UnknownOperationError
 from zcbench.cli import main as zcbench
 
 C3, C1, MP = nb101.OPS
@@ -184,7 +184,7 @@ def test_params_proxy_scores_nb101_cells_once_the_space_is_enabled(shared_data, 
     """The proxy registry is not ours to edit: enable 'nb101' on a copy of the `params` spec."""
     import dataclasses
 
-    from proxies.registry import get_proxy
+    from zcbench.proxies.registry import get_proxy
 
     params = dataclasses.replace(get_proxy("params"), spaces=("nb201", "nb101"))
     space = nb101.NB101Space().attach_table(shared_data / "nb101" / "nb101_records30.json")

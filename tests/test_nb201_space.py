@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spaces import nb201
-from spaces.errors import InvalidArchError, UnknownOperationError
+from zcbench.spaces import nb201
+from zcbench.spaces.errors import InvalidArchError, UnknownOperationError
 
 # Indices asserted by the NB201 generator (protocols §1.2).
 ASSERTED = {
@@ -58,7 +58,7 @@ def test_live_path_agrees_with_cell_output_being_zero():
     """Independent check: a cell has no live path iff its output is identically zero."""
     import torch
 
-    from spaces.nb201_networks import InferCell
+    from zcbench.spaces.nb201_networks import InferCell
 
     x = torch.randn(2, 2, 5, 5)
     archs = nb201.all_archs()

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from proxies import ntk
-from proxies.registry import REGISTRY
-from spaces.images import synthetic_imageset
-from spaces.nb201 import parse_arch
-from spaces.nb201_networks import arch_mask, build_network, build_supernet
+from zcbench.proxies import ntk
+from zcbench.proxies.registry import REGISTRY
+from zcbench.spaces.images import synthetic_imageset
+from zcbench.spaces.nb201 import parse_arch
+from zcbench.spaces.nb201_networks import arch_mask, build_network, build_supernet
 
 CONV_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 MIXED_CELL = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"

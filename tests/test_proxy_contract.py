@@ -23,7 +23,7 @@ import pytest
 import torch
 from golden.tiny import TEST_CELLS, preset_space, tiny_images, tiny_settings
 
-from proxies.registry import REGISTRY, ProxyResult
+from zcbench.proxies.registry import REGISTRY, ProxyResult
 
 # Statuses whose value must be of the matching non-finite kind (registry.classify).
 NON_FINITE_STATUS = {"inf": lambda v: v == math.inf, "-inf": lambda v: v == -math.inf, "nan": math.isnan}
@@ -158,8 +158,8 @@ def test_direction_is_declared_as_bool(name):
 @pytest.mark.parametrize("preset", sorted(REGISTRY.get("params").presets))
 def test_params_value_grows_with_the_parameter_count(preset):
     """#Param is higher-is-better and its value must order cells like their real parameter counts."""
-    from spaces.nb201 import parse_arch
-    from spaces.nb201_networks import build_network
+    from zcbench.spaces.nb201 import parse_arch
+    from zcbench.spaces.nb201_networks import build_network
 
     spec = REGISTRY.get("params")
     assert spec.higher_is_better is True
@@ -174,7 +174,7 @@ def test_state_check_catches_a_proxy_that_leaks_global_state(images):
     """The checks above can fail: a proxy that reseeds numpy's global RNG and turns off grad mode."""
     import dataclasses
 
-    from proxies.registry import ProxySpec
+    from zcbench.proxies.registry import ProxySpec
 
     @dataclasses.dataclass(frozen=True)
     class NoSettings:

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from spaces.errors import DataNotFoundError
-from spaces.images import ImageSet
-from spaces.proxy_sets import find_nb201_cifar_split, is_cifar10_train, nb201_train_half, sample_proxy_set
+from zcbench.spaces.errors import DataNotFoundError
+from zcbench.spaces.images import ImageSet
+from zcbench.spaces.proxy_sets import find_nb201_cifar_split, is_cifar10_train, nb201_train_half, sample_proxy_set
 
 
 def labelled_set(labels, size=4, name="toy") -> ImageSet:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import pruning
-from benchmarks.pruning import (
+from zcbench.benchmarks import pruning
+from zcbench.benchmarks.pruning import (
     CODE,
     PAPER,
     choose_pruned,
@@ -21,10 +21,10 @@ from benchmarks.pruning import (
     run_name,
     run_searches,
 )
-from proxies.linear_regions import RegionCount
-from spaces.images import synthetic_imageset
-from spaces.nb201 import OPS
-from spaces.nb201_networks import supernet_mask
+from zcbench.proxies.linear_regions import RegionCount
+from zcbench.spaces.images import synthetic_imageset
+from zcbench.spaces.nb201 import OPS
+from zcbench.spaces.nb201_networks import supernet_mask
 from zcbench.cli import main
 
 TINY = dict(ntk_batch=4, lr_batches=1, lr_batch_size=40, repeats=1)

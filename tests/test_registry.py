@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from proxies.registry import (
+from zcbench.proxies.registry import (
     COST_CLASSES,
     ENTRY_POINT_GROUP,
     NEEDS,
@@ -24,7 +24,7 @@ from proxies.registry import (
     Registry,
     settings_hash,
 )
-from spaces.errors import ZcbenchError
+from zcbench.spaces.errors import ZcbenchError
 from zcbench import cli
 
 NAMES = REGISTRY.names()
@@ -148,7 +148,7 @@ def test_settings_hash_changes_when_any_field_changes(name):
 
 def test_settings_hash_is_stable_across_processes():
     """Same hash in a fresh interpreter with another PYTHONHASHSEED (result rows are named by it)."""
-    script = ("import json; from proxies.registry import REGISTRY, settings_hash; "
+    script = ("import json; from zcbench.proxies.registry import REGISTRY, settings_hash; "
               "print(json.dumps({f'{s.name}/{p}': settings_hash(v) for s in REGISTRY for p, v in s.presets.items()}))")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "12345", "PATH": ""}).stdout

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from reports import correlations, stats
-from reports.groups import ArchSet
+from zcbench.reports import correlations, stats
+from zcbench.reports.groups import ArchSet
 
 
 def scored(n=300, seed=0):

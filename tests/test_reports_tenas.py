@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import tenas
-from spaces import nb201
+from zcbench.reports import tenas
+from zcbench.spaces import nb201
 
 
 def test_op_composition_counts_every_edge_of_the_selected_archs():

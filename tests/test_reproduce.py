@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from benchmarks import pruning
-from proxies.registry import REGISTRY, settings_hash
-from reports import claims, render
-from reports import reproduce as rp
-from spaces import nb201
+from zcbench.benchmarks import pruning
+from zcbench.proxies.registry import REGISTRY, settings_hash
+from zcbench.reports import claims, render
+from zcbench.reports import reproduce as rp
+from zcbench.spaces import nb201
 
 N = nb201.NUM_ARCHS
 

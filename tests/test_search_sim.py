@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from proxies.combinations import get_combination
-from reports import search
-from reports.groups import ArchSet
+from zcbench.proxies.combinations import get_combination
+from zcbench.reports import search
+from zcbench.reports.groups import ArchSet
 
 
 def param_like_table(n=400, seed=0):

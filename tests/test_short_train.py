@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from proxies import short_train as st
-from proxies.registry import get_proxy
-from spaces.catalog import get_space
-from spaces.images import ImageSet, synthetic_imageset
+from zcbench.proxies import short_train as st
+from zcbench.proxies.registry import get_proxy
+from zcbench.spaces.catalog import get_space
+from zcbench.spaces.images import ImageSet, synthetic_imageset
 
 MIXED = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 ONLY_SKIP_NONE = "|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|"
@@ -164,7 +164,7 @@ def test_missing_split_file_is_reported_for_the_cifar10_train_set(tmp_path, monk
 
 
 def _context(data):
-    from proxies.registry import EvalContext
+    from zcbench.proxies.registry import EvalContext
 
     space = get_space("nb201")
     return EvalContext(space, space.arch(MIXED), data, "cifar10", 0, torch.device("cpu"))
@@ -233,7 +233,7 @@ def test_full_size_network_runs_angle_loss_and_angleloss():
     is raised to 1: after 2 steps the classifier has barely moved)."""
     import pandas as pd
 
-    from proxies.combinations import combine
+    from zcbench.proxies.combinations import combine
 
     data = synthetic_imageset(n=200, size=32, num_classes=10, seed=0)
     rows = {}

@@ -1,11 +1,11 @@
-"""reports.stats against independent references: scipy and brute-force definitions, with ties."""
+"""zcbench.reports.stats against independent references: scipy and brute-force definitions, with ties."""
 import itertools
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
-from reports import stats
+from zcbench.reports import stats
 
 
 def tied_pair(seed, n=60, levels=7):

@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from benchmarks.provenance import UNKNOWN, git_commit, package_version
-from benchmarks.sweep import (
+from zcbench.benchmarks.provenance import UNKNOWN, git_commit, package_version
+from zcbench.benchmarks.sweep import (
     RUN_DEPENDENT,
     ConfigError,
     SweepStateError,
@@ -30,10 +30,10 @@ from benchmarks.sweep import (
     run_sweep,
     sweep_status,
 )
-from benchmarks.sweep.run import Progress
-from benchmarks.sweep.store import atomic_write_bytes
-from benchmarks.sweep.worker import score_with_oom_split
-from proxies.registry import REGISTRY
+from zcbench.benchmarks.sweep.run import Progress
+from zcbench.benchmarks.sweep.store import atomic_write_bytes
+from zcbench.benchmarks.sweep.worker import score_with_oom_split
+from zcbench.proxies.registry import REGISTRY
 from zcbench.cli import main
 
 TESTS = Path(__file__).resolve().parent
@@ -186,7 +186,7 @@ REAL_TINY = {"lr1": {"batches": 1, "batch_size": 64, "repeats": 1},
 
 
 def test_real_proxies_agree_between_serial_and_process_executors(tmp_path):
-    from proxies.registry import REGISTRY
+    from zcbench.proxies.registry import REGISTRY
 
     present = [name for name in REAL_TINY if name in REGISTRY]
     if not present:
@@ -224,7 +224,7 @@ def test_rows_carry_keys_settings_and_provenance(tmp_path):
     assert row.package_version == package_version() and row.git_commit == git_commit()
     assert row.torch_version.startswith("2.") and row.device.startswith("cpu")
     assert row.data_source == "synthetic(n=32, size=8, seed=0)"
-    from spaces.catalog import get_space
+    from zcbench.spaces.catalog import get_space
 
     space = get_space("nb201")
     assert row.arch_str == str(space.arch(row.arch))
@@ -346,7 +346,7 @@ def test_out_of_memory_splits_the_batch_where_the_proxy_allows_it(tmp_path):
 def test_out_of_memory_without_a_split_hook_is_recorded_once(tmp_path):
     plan = make_plan(tiny_config(tmp_path, proxies=[{"name": "sweeptest_oom"}]))
     proxy = dataclasses.replace(plan.proxies[0], settings=NoSplit())
-    from spaces.catalog import get_space
+    from zcbench.spaces.catalog import get_space
 
     result, retries, notes = score_with_oom_split(proxy, 3, space=get_space("nb201"), data=None,
                                                   dataset="cifar10", seed=0, device="cpu")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.sweep import parse_config, run_sweep
-from benchmarks.sweep.config import ConfigError
+from zcbench.benchmarks.sweep import parse_config, run_sweep
+from zcbench.benchmarks.sweep.config import ConfigError
 
 pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
@@ -66,8 +66,8 @@ def test_hashes_file_selection_serial(tmp_path, shared_data):
 def nb101_table_in_data_dir(tmp_path, monkeypatch):
     """A converted NB101 table (8 synthetic cells, 3 runs each) where the space looks for one, found via $ZCBENCH_DATA;
     the space's table index is restored afterwards."""
-    from spaces import nb101_records
-    from spaces.catalog import get_space
+    from zcbench.spaces import nb101_records
+    from zcbench.spaces.catalog import get_space
 
     tfrecord = tmp_path / "cells.tfrecord"
     nb101_records.write_tfrecord(tfrecord, map(nb101_records.encode_record, nb101_records.synthetic_records(24)))
@@ -100,7 +100,7 @@ def cells_csv(path, archs):
 
 
 def test_cells_csv_selection_scores_each_listed_cell(tmp_path):
-    from spaces.nb101 import random_arch
+    from zcbench.spaces.nb101 import random_arch
 
     archs = [random_arch(np.random.default_rng(seed)) for seed in range(3)]
     cells_csv(tmp_path / "cells.csv", archs)
@@ -114,7 +114,7 @@ def test_cells_csv_selection_scores_each_listed_cell(tmp_path):
 @pytest.mark.parametrize("columns,message", [({"adjacency": ["0" * 49]}, "needs `adjacency` and `operations`"),
                                              (None, "are the same architecture")])
 def test_bad_cells_csv_is_a_config_error(tmp_path, columns, message):
-    from spaces.nb101 import random_arch
+    from zcbench.spaces.nb101 import random_arch
 
     if columns is None:
         arch = random_arch(np.random.default_rng(0))

@@ -9,7 +9,7 @@ import argparse
 import sys
 from importlib import import_module
 
-from spaces.errors import ZcbenchError
+from zcbench.spaces.errors import ZcbenchError
 
 COMMAND_MODULES = ("ls", "space", "data", "score", "sweep", "search", "reproduce")
 

@@ -5,10 +5,10 @@ Modules: config (TOML parsing), plan (pure shard plan + fingerprint), data (per-
 worker (scores one shard), executors (serial / process / submitit), store (atomic files, run log,
 merge), run (run/resume, status, merge, cost calibration).
 """
-from benchmarks.sweep.config import ConfigError, SweepConfig, load_config, parse_config
-from benchmarks.sweep.plan import Plan, Shard, make_plan
-from benchmarks.sweep.run import calibrate, merge_sweep, out_dir_for, run_sweep, sweep_status
-from benchmarks.sweep.store import RUN_DEPENDENT, SweepStateError, SweepStore
+from zcbench.benchmarks.sweep.config import ConfigError, SweepConfig, load_config, parse_config
+from zcbench.benchmarks.sweep.plan import Plan, Shard, make_plan
+from zcbench.benchmarks.sweep.run import calibrate, merge_sweep, out_dir_for, run_sweep, sweep_status
+from zcbench.benchmarks.sweep.store import RUN_DEPENDENT, SweepStateError, SweepStore
 
 __all__ = ["RUN_DEPENDENT", "ConfigError", "Plan", "Shard", "SweepConfig", "SweepStateError", "SweepStore",
            "calibrate", "load_config", "make_plan", "merge_sweep", "out_dir_for", "parse_config", "run_sweep",

@@ -26,8 +26,8 @@ from typing import Any
 
 import tomllib
 
-from spaces.catalog import DATASET_CLASSES, DATASET_INPUT_SIZE
-from spaces.errors import ZcbenchError
+from zcbench.spaces.catalog import DATASET_CLASSES, DATASET_INPUT_SIZE
+from zcbench.spaces.errors import ZcbenchError
 
 SELECTIONS = ("all", "sample", "indices", "param_group", "hashes")
 DATA_SOURCES = ("synthetic", "folder", "dataset")

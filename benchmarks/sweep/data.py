@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import functools
 
-from benchmarks.sweep.config import DataSource
-from spaces.catalog import DATASET_CLASSES
-from spaces.images import NORMALIZATION, ImageSet, synthetic_imageset
+from zcbench.benchmarks.sweep.config import DataSource
+from zcbench.spaces.catalog import DATASET_CLASSES
+from zcbench.spaces.images import NORMALIZATION, ImageSet, synthetic_imageset
 
 
 @functools.lru_cache(maxsize=8)
@@ -14,7 +14,7 @@ def load_data(dataset: str, source: DataSource, data_dir: str | None = None) -> 
     if source.source == "synthetic":
         return synthetic_imageset(n=source.n, size=source.size, num_classes=DATASET_CLASSES[dataset],
                                   seed=source.seed, name=f"synthetic-{dataset}")
-    from spaces import image_files  # file readers (PIL) are needed only for real images
+    from zcbench.spaces import image_files  # file readers (PIL) are needed only for real images
 
     if source.source == "folder":
         return image_files.load_image_folder(source.path, stats=dataset if dataset in NORMALIZATION else None,

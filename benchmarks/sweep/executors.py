@@ -20,8 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from benchmarks.sweep import worker
-from spaces.errors import ZcbenchError
+from zcbench.benchmarks.sweep import worker
+from zcbench.spaces.errors import ZcbenchError
 
 # submitit's own default time limit for local jobs is 2 minutes; a shard can take much longer.
 DEFAULT_TIMEOUT_MIN = 24 * 60

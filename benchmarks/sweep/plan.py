@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.sweep.config import ConfigError, ProxyEntry, SweepConfig
-from proxies.registry import ProxySpec, get_proxy, settings_dict, settings_hash
-from spaces.catalog import Space, get_space
-from spaces.datadir import find_data_file
-from spaces.errors import ZcbenchError
+from zcbench.benchmarks.sweep.config import ConfigError, ProxyEntry, SweepConfig
+from zcbench.proxies.registry import ProxySpec, get_proxy, settings_dict, settings_hash
+from zcbench.spaces.catalog import Space, get_space
+from zcbench.spaces.datadir import find_data_file
+from zcbench.spaces.errors import ZcbenchError
 
 # Rough single-thread CPU seconds per row of each cost class (full-size networks); replaced by
 # measured values with `plan --calibrate N`.

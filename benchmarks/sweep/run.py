@@ -15,13 +15,13 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.sweep.config import SweepConfig
-from benchmarks.sweep.data import load_data
-from benchmarks.sweep.executors import make_executor
-from benchmarks.sweep.plan import Plan, make_plan
-from benchmarks.sweep.store import SweepStore, status_kind
-from benchmarks.sweep.worker import ShardTask, run_shard, score_with_oom_split
-from spaces.catalog import get_space
+from zcbench.benchmarks.sweep.config import SweepConfig
+from zcbench.benchmarks.sweep.data import load_data
+from zcbench.benchmarks.sweep.executors import make_executor
+from zcbench.benchmarks.sweep.plan import Plan, make_plan
+from zcbench.benchmarks.sweep.store import SweepStore, status_kind
+from zcbench.benchmarks.sweep.worker import ShardTask, run_shard, score_with_oom_split
+from zcbench.spaces.catalog import get_space
 
 DEFAULT_OUT_ROOT = "sweeps"
 

@@ -26,8 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.sweep.plan import ROW_KEY, Plan, Shard
-from spaces.errors import CorruptDataError, ZcbenchError
+from zcbench.benchmarks.sweep.plan import ROW_KEY, Plan, Shard
+from zcbench.spaces.errors import CorruptDataError, ZcbenchError
 
 SCHEMA = pa.schema([
     ("space", pa.string()), ("arch", pa.string()), ("arch_str", pa.string()),

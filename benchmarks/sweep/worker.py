@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from benchmarks.provenance import device_name, run_provenance
-from benchmarks.sweep.config import SweepConfig
-from benchmarks.sweep.data import load_data
-from benchmarks.sweep.plan import PlannedProxy, Shard, explicit_archs, resolve_proxies
-from benchmarks.sweep.store import SweepStateError, SweepStore, status_kind
-from proxies.registry import ProxyResult, error_status, settings_dict
-from spaces.catalog import get_space
+from zcbench.benchmarks.provenance import device_name, run_provenance
+from zcbench.benchmarks.sweep.config import SweepConfig
+from zcbench.benchmarks.sweep.data import load_data
+from zcbench.benchmarks.sweep.plan import PlannedProxy, Shard, explicit_archs, resolve_proxies
+from zcbench.benchmarks.sweep.store import SweepStateError, SweepStore, status_kind
+from zcbench.proxies.registry import ProxyResult, error_status, settings_dict
+from zcbench.spaces.catalog import get_space
 
 # A proxy allows "split the batch and retry" after an out-of-memory error by giving its settings
 # dataclass a method of this name: `split_for_oom(self) -> settings | None`, returning settings that

@@ -38,11 +38,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.provenance import run_provenance
-from proxies.registry import REGISTRY, settings_dict, settings_hash
-from spaces import nb201
-from spaces.catalog import get_space
-from spaces.nb101 import random_arch
+from zcbench.benchmarks.provenance import run_provenance
+from zcbench.proxies.registry import REGISTRY, settings_dict, settings_hash
+from zcbench.spaces import nb201
+from zcbench.spaces.catalog import get_space
+from zcbench.spaces.nb101 import random_arch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # `golden.tiny` as the tests import it
@@ -142,7 +142,7 @@ def independent_kappa(network: nn.Module, images: torch.Tensor, settings) -> flo
 
 
 def check_ntk(spec, settings, space, cells, images) -> dict:
-    import proxies.ntk as module
+    import zcbench.proxies.ntk as module
 
     diffs = []
     for cell in cells:
@@ -179,7 +179,7 @@ def independent_naswot(network: nn.Module, images: torch.Tensor, selection: str)
 
 
 def check_naswot(spec, settings, space, cells, images) -> dict:
-    import proxies.naswot as module
+    import zcbench.proxies.naswot as module
 
     diffs, status_agree = [], 0
     for cell in cells:
@@ -197,7 +197,7 @@ def check_naswot(spec, settings, space, cells, images) -> dict:
 
 
 def check_naswot_v1(spec, settings, space, cells, images) -> dict:
-    import proxies.naswot as module
+    import zcbench.proxies.naswot as module
 
     diffs = []
     for cell in cells:
@@ -235,7 +235,7 @@ def independent_lr1(network: nn.Module, batches, train_mode: bool) -> int:
 
 
 def check_lr1(spec, settings, space, cells, images) -> dict:
-    import proxies.linear_regions as module
+    import zcbench.proxies.linear_regions as module
 
     mismatches, compared = 0, 0
     for cell in cells:
@@ -286,7 +286,7 @@ def independent_mgm(network, images, labels, settings, rng) -> float:
 def check_mgm(spec, settings, space, cells, images) -> dict:
     """With the proxy switched to float64 (must agree to float64 rounding: this is the check), and at the
     golden's float32 settings (reported only: float32 rounding, amplified by the centring's cancellation)."""
-    import proxies.mgm as module
+    import zcbench.proxies.mgm as module
 
     def max_diff(mgm_settings):
         diffs = []
@@ -382,7 +382,7 @@ def independent_short_training(network: nn.Module, data, settings, rng) -> tuple
 
 def check_short_train(spec, settings, space, cells, images) -> dict:
     """The shared training run, re-done by hand on the captured network, proxy set and augmentation RNG."""
-    import proxies.short_train as module
+    import zcbench.proxies.short_train as module
 
     diffs = []
     for cell in cells:

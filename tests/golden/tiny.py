@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from spaces.images import synthetic_imageset
+from zcbench.spaces.images import synthetic_imageset
 
 IMAGE_SIZE = 8
 NUM_IMAGES = 64
@@ -61,7 +61,7 @@ def tiny_settings(spec, preset: str):
 
 
 def _nb101(edges: list[tuple[int, int]], interior: list[str]) -> str:
-    from spaces.nb101 import make_arch
+    from zcbench.spaces.nb101 import make_arch
 
     ops = ["input", *interior, "output"]
     n = len(ops)

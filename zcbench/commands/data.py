@@ -5,11 +5,11 @@ from importlib import import_module
 
 # kind → (module, function, help). Each function is `convert(input_path, out_path, **options) -> summary str`.
 CONVERTERS = {
-    "nb201": ("spaces.groundtruth", "convert_nb201_pth",
+    "nb201": ("zcbench.spaces.groundtruth", "convert_nb201_pth",
               "NAS-Bench-201-v1_0/v1_1 .pth → normalized NB201 table (CSV or Parquet by extension)"),
-    "nats": ("spaces.groundtruth", "convert_nats_tss",
+    "nats": ("zcbench.spaces.groundtruth", "convert_nats_tss",
              "NATS-Bench tss archive (directory or .pickle.pbz2) → normalized NB201 table"),
-    "nb101": ("spaces.nb101_records", "convert_tfrecord",
+    "nb101": ("zcbench.spaces.nb101_records", "convert_tfrecord",
               "nasbench_only108.tfrecord / nasbench_full.tfrecord → normalized NB101 Parquet table"),
 }
 

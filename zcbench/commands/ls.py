@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from proxies.registry import REGISTRY
-from spaces.catalog import list_spaces
+from zcbench.proxies.registry import REGISTRY
+from zcbench.spaces.catalog import list_spaces
 
 
 def register(subparsers) -> None:

@@ -19,7 +19,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from reports.reproduce import run as reproduce
+    from zcbench.reports.reproduce import run as reproduce
 
     _, summary = reproduce(args.out, data_dir=args.data_dir, results_dir=args.results, paper=args.paper,
                            quick=args.quick, seed=args.seed)

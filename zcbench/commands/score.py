@@ -18,11 +18,11 @@ import sys
 import pandas as pd
 import torch
 
-from proxies.combinations import STATUS_SUFFIX, combine, get_combination
-from proxies.registry import REGISTRY, settings_dict, settings_hash
-from spaces.catalog import DATASET_CLASSES, DATASET_INPUT_SIZE, get_space
-from spaces.errors import DataNotFoundError, ZcbenchError
-from spaces.images import synthetic_imageset
+from zcbench.proxies.combinations import STATUS_SUFFIX, combine, get_combination
+from zcbench.proxies.registry import REGISTRY, settings_dict, settings_hash
+from zcbench.spaces.catalog import DATASET_CLASSES, DATASET_INPUT_SIZE, get_space
+from zcbench.spaces.errors import DataNotFoundError, ZcbenchError
+from zcbench.spaces.images import synthetic_imageset
 
 SYNTHETIC = "synthetic"
 # Synthetic images per class: enough for every built-in proxy's batch (NTK 72, NASWOT 128, MGM 50,
@@ -121,7 +121,7 @@ def load_imageset(args):
         return data, (f"SYNTHETIC random images: {n} uint8 {size}x{size} images, {classes} classes, seed {args.seed}, "
                       f"{args.dataset} normalisation (not natural images; for smoke tests only)")
     try:
-        from spaces import image_files
+        from zcbench.spaces import image_files
     except ImportError as exc:
         raise ZcbenchError(f"image file readers are not available ({exc}); pass --images synthetic "
                            "for random images") from None

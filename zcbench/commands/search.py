@@ -12,10 +12,10 @@ import sys
 
 import torch
 
-from benchmarks.pruning import CRITERIA, PRESETS, run_searches
-from proxies.registry import settings_dict, settings_hash
-from spaces.catalog import DATASET_CLASSES
-from spaces.errors import ZcbenchError
+from zcbench.benchmarks.pruning import CRITERIA, PRESETS, run_searches
+from zcbench.proxies.registry import settings_dict, settings_hash
+from zcbench.spaces.catalog import DATASET_CLASSES
+from zcbench.spaces.errors import ZcbenchError
 from zcbench.commands.score import load_imageset, parse_overrides
 
 DEFAULT_OUT = "results/tenas_prune"

@@ -1,9 +1,9 @@
 """`zcbench space export SPACE --out FILE.csv`: the per-architecture table of a space."""
 from __future__ import annotations
 
-from spaces import nb101
-from spaces.catalog import get_space, nb201_table
-from spaces.errors import ZcbenchError
+from zcbench.spaces import nb101
+from zcbench.spaces.catalog import get_space, nb201_table
+from zcbench.spaces.errors import ZcbenchError
 
 EXPORTERS = {"nb201": lambda args: nb201_table(), "nb101": lambda args: nb101.cells_table(args.cells)}
 

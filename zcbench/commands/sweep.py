@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks.sweep import (
+from zcbench.benchmarks.sweep import (
     calibrate,
     load_config,
     make_plan,
@@ -12,9 +12,9 @@ from benchmarks.sweep import (
     run_sweep,
     sweep_status,
 )
-from benchmarks.sweep.config import EXECUTORS
-from benchmarks.sweep.data import load_data
-from benchmarks.sweep.run import format_seconds
+from zcbench.benchmarks.sweep.config import EXECUTORS
+from zcbench.benchmarks.sweep.data import load_data
+from zcbench.benchmarks.sweep.run import format_seconds
 from zcbench.cli import add_data_dir
 
 ACTIONS = ("run", "validate", "plan", "status", "merge")

@@ -1,6 +1,6 @@
 """Cost per architecture of MGM (fast torch.func path vs the authors' per-sample loop) and LR1, full size.
 
-    pytest benchmarks/bench_mgm.py --benchmark-enable
+    pytest benchmarks/speed/bench_mgm.py --benchmark-enable
 
 MGM: C16 N5 network, 50 augmented 32 px samples, `code` and `paper` presets, both methods in
 the same run so their ratio can be read off. LR1: the whole `code` score (3 repeats × 3000 crops).
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from proxies.linear_regions import LR1
-from proxies.mgm import MGM, mgm
-from spaces.images import synthetic_imageset
-from spaces.nb201 import resolve_arch
-from spaces.nb201_networks import build_network
+from zcbench.proxies.linear_regions import LR1
+from zcbench.proxies.mgm import MGM, mgm
+from zcbench.spaces.images import synthetic_imageset
+from zcbench.spaces.nb201 import resolve_arch
+from zcbench.spaces.nb201_networks import build_network
 
 ARCHS = {
     "conv3x3-all": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|",

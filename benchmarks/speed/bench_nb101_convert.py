@@ -3,7 +3,7 @@
 120,000 records shaped like the official ones (7-vertex cells, ~410 bytes per record; the official
 only108 file has 1.27 M records, the full file 5.08 M). Two orders: the 3 repeats of a cell adjacent
 (the converter's small hash cache then recomputes each cell's hash once) and shuffled (every record
-recomputes it: the worst case). Run with `pytest benchmarks/bench_nb101_convert.py --benchmark-enable`;
+recomputes it: the worst case). Run with `pytest benchmarks/speed/bench_nb101_convert.py --benchmark-enable`;
 records per CPU-second are in `extra_info`. NB101_BENCH_RECORDS changes the size.
 """
 import os
@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from spaces import nb101_records as rec
+from zcbench.spaces import nb101_records as rec
 
 RECORDS = int(os.environ.get("NB101_BENCH_RECORDS", "120000"))
 

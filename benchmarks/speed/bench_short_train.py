@@ -1,7 +1,7 @@
 """Cost of one full-size short training (the `angle`/`loss` proxies) per architecture on CPU.
 
 C=16, N=5 network with 10 outputs, 10 classes × 10 images of 32 px, 50 full-batch iterations
-(the `code` preset). Run with `pytest benchmarks/bench_short_train.py --benchmark-enable`; the
+(the `code` preset). Run with `pytest benchmarks/speed/bench_short_train.py --benchmark-enable`; the
 wall and CPU seconds per arch and the torch thread count are in `extra_info` (CPU seconds are the
 fairer number on a shared machine). BENCH_THREADS sets torch's thread count (default 1).
 """
@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from proxies import short_train as st
-from proxies.registry import get_proxy
-from spaces.images import synthetic_imageset
+from zcbench.proxies import short_train as st
+from zcbench.proxies.registry import get_proxy
+from zcbench.spaces.images import synthetic_imageset
 
 ARCHS = {
     "all-conv3x3 (most expensive)": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"

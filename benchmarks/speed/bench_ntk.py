@@ -2,19 +2,19 @@
 
 C=16, N=5 network with 10 outputs on 32 px images, one repeat (the `code` preset runs 3), both
 gradient paths in the same run so their ratio is the speed-up of `method='vectorized'`. Run with
-`pytest benchmarks/bench_ntk.py --benchmark-enable`. The batch is the code preset's 72; set
+`pytest benchmarks/speed/bench_ntk.py --benchmark-enable`. The batch is the code preset's 72; set
 NTK_BENCH_BATCH to shrink it for a brief run on a small shared CPU (the loop does one backward pass
 per sample, so its cost grows ~B², the vectorized path's ~B). Wall and CPU seconds, batch and torch
 threads are in `extra_info` (CPU seconds are the fairer number on a shared machine);
-BENCH_THREADS sets torch's thread count (default 1; benchmarks/conftest.py).
+BENCH_THREADS sets torch's thread count (default 1; benchmarks/speed/conftest.py).
 """
 import os
 import time
 
 import pytest
 
-from proxies.registry import get_proxy
-from spaces.images import synthetic_imageset
+from zcbench.proxies.registry import get_proxy
+from zcbench.spaces.images import synthetic_imageset
 
 ARCHS = {
     "all-conv3x3 (most expensive)": "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"

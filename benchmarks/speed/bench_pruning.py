@@ -4,17 +4,17 @@ One round measures one candidate of the first round, as the search does it: 3 re
 C=3, N=1 supernet (origin and pruned, B=72 per-sample backward passes each) and of R on the thin
 supernet (3 × 1,000 crops, origin and pruned). A search measures 24 + 18 + 12 = 54 candidates, so a
 search costs ≈ 54 × this (later rounds have fewer ops per edge, hence a little less). Run with
-`pytest benchmarks/bench_pruning.py --benchmark-enable`.
+`pytest benchmarks/speed/bench_pruning.py --benchmark-enable`.
 """
 import time
 
 import numpy as np
 import torch
 
-from benchmarks.pruning import CODE, SearchContext, measure_candidate
-from spaces.images import synthetic_imageset
-from spaces.init import initialize
-from spaces.nb201_networks import supernet_mask
+from zcbench.benchmarks.pruning import CODE, SearchContext, measure_candidate
+from zcbench.spaces.images import synthetic_imageset
+from zcbench.spaces.init import initialize
+from zcbench.spaces.nb201_networks import supernet_mask
 
 
 def test_one_first_round_candidate(benchmark, threads):
