@@ -79,7 +79,7 @@ def run_provenance() -> dict:
         "python_version": platform.python_version(),
         "host": socket.gethostname(),
         "platform": platform.platform(),
-        "executable": sys.executable,
+        "executable": Path(sys.executable).name,  # the name only: result files carry no machine paths
     }
 
 

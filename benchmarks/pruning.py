@@ -29,10 +29,13 @@ candidate, counted, and ranked after every finite change (never pruned ahead of 
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import math
+import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +44,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from zcbench.benchmarks import library
+from zcbench.benchmarks.progress import Progress
 from zcbench.benchmarks.provenance import run_provenance
 from zcbench.benchmarks.sweep.store import atomic_write_json
 from zcbench.proxies.linear_regions import LinearRegionSettings, count_linear_regions
 from zcbench.proxies.ntk import NTKSettings, ntk_condition_number
 from zcbench.proxies.registry import settings_dict, settings_hash
+from zcbench.proxies.settings import Settings
+from zcbench.spaces.errors import CorruptDataError
 from zcbench.spaces.images import ImageSet, random_single_channel_crops
 from zcbench.spaces.init import INIT_SCHEMES, initialize
 from zcbench.spaces.nb201 import EDGES, OPS, NB201Arch
@@ -56,8 +63,12 @@ Candidate = tuple[int, int]  # (edge index in EDGES, op index in OPS)
 
 
 @dataclass(frozen=True)
-class PruningSettings:
+class PruningSettings(Settings):
     """Every choice of one TE-NAS pruning search (defaults = the `code` preset)."""
+
+    CHOICES = {"criterion": CRITERIA, "ntk_init": INIT_SCHEMES, "lr_init": INIT_SCHEMES}
+    MINIMUM = {"ntk_batch": 2, "lr_batches": 1, "lr_batch_size": 1, "crop_size": 1, "repeats": 1, "prune_number": 1,
+               "channels": 1, "cells": 1}
 
     ntk_batch: int = 72
     lr_batches: int = 3
@@ -76,18 +87,6 @@ class PruningSettings:
     authors_arithmetic: bool = True  # κ = λmax/λmin as divided, NaN → 1e5 (else: singular → inf)
     ntk_method: str = "loop"
     criterion: str = "rank_sum"
-
-    def __post_init__(self):
-        if self.criterion not in CRITERIA:
-            raise ValueError(f"unknown pruning criterion {self.criterion!r}; expected one of {CRITERIA}")
-        for name in ("ntk_init", "lr_init"):
-            if getattr(self, name) not in INIT_SCHEMES:
-                raise ValueError(f"{name} {getattr(self, name)!r} is not one of {INIT_SCHEMES}")
-        for name in ("lr_batches", "lr_batch_size", "crop_size", "repeats", "prune_number", "channels", "cells"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"pruning setting {name} must be ≥ 1, got {getattr(self, name)}")
-        if self.ntk_batch < 2:
-            raise ValueError(f"pruning setting ntk_batch must be ≥ 2, got {self.ntk_batch}")
 
     def ntk_settings(self) -> NTKSettings:
         return NTKSettings(batch_size=self.ntk_batch, eig_dtype=self.eig_dtype, nan_to_1e5=self.authors_arithmetic,
@@ -262,15 +261,16 @@ def _mean(values: list[float]) -> float:
 def prune_round(ctx: SearchContext, mask: torch.Tensor, progress: Callable[[str], None] | None = None
                 ) -> tuple[torch.Tensor, list[dict]]:
     """One round: measure every removable op, prune the lowest-scored op(s) per edge. Returns the new
-    mask and one record per candidate (per-repeat κ, R and changes, ranks, score, pruned or not)."""
+    mask and one record per candidate (per-repeat κ, R and changes, ranks, score, pruned or not);
+    `progress` is told each measured candidate."""
     s = ctx.settings
     origin = initialize(ctx.supernet(mask), s.ntk_init)  # once per round (re-drawn per repeat if configured)
     candidates = [(e, o) for e in range(len(EDGES)) if mask[e].sum() > 1 for o in range(len(OPS)) if mask[e, o]]
     records = {}
-    for number, cand in enumerate(candidates, 1):
+    for cand in candidates:
         records[cand] = measure_candidate(ctx, origin, mask, cand)
         if progress:
-            progress(f"candidate {number}/{len(candidates)}: {OPS[cand[1]]} on edge {records[cand]['edge']}")
+            progress(f"{OPS[cand[1]]} on edge {records[cand]['edge']}")
     ntk_change = {c: _mean(r["ntk_change"]) for c, r in records.items()}
     lr_change = {c: _mean(r["lr_change"]) for c, r in records.items()}
     score, order = prune_scores(ntk_change, lr_change, s.criterion, s.precision)
@@ -303,29 +303,86 @@ def searched_arch(mask: torch.Tensor) -> NB201Arch:
     return NB201Arch(tuple(OPS[int(row.nonzero())] for row in mask))
 
 
+def candidate_count(mask: torch.Tensor, prune_number: int) -> int:
+    """Candidates a search measures from `mask` on: each round measures every op of the edges with
+    more than one op, then removes min(prune_number, ops − 1) of them per edge."""
+    ops, total = mask.sum(dim=1).tolist(), 0
+    while any(n > 1 for n in ops):
+        total += sum(n for n in ops if n > 1)
+        ops = [n - min(prune_number, n - 1) for n in ops]
+    return total
+
+
+@dataclass
+class RoundState:
+    """A search between two rounds: the rounds done, the mask they left and both RNG states, saved
+    after every round so that an interrupted search resumes at the next round with the same result."""
+
+    rounds: list[list[dict]]
+    mask: torch.Tensor
+    numpy_rng: dict
+    torch_rng: torch.Tensor
+    seconds: float
+
+    def to_json(self, settings: PruningSettings, seed: int) -> dict:
+        return {"settings_hash": settings_hash(settings), "seed": seed, "rounds": self.rounds,
+                "mask": self.mask.tolist(), "numpy_rng": self.numpy_rng, "seconds": self.seconds,
+                "torch_rng": base64.b64encode(self.torch_rng.numpy().tobytes()).decode()}
+
+    @classmethod
+    def read(cls, path: Path, settings: PruningSettings, seed: int) -> RoundState:
+        try:
+            saved = json.loads(path.read_text())
+            if (saved["settings_hash"], saved["seed"]) != (settings_hash(settings), seed):
+                raise CorruptDataError(f"{path} holds the rounds of another search (settings hash "
+                                       f"{saved['settings_hash']}, seed {saved['seed']}); delete it to start afresh")
+            torch_rng = torch.frombuffer(bytearray(base64.b64decode(saved["torch_rng"])), dtype=torch.uint8)
+            return cls(saved["rounds"], torch.tensor(saved["mask"], dtype=torch.bool), saved["numpy_rng"], torch_rng,
+                       saved["seconds"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise CorruptDataError(f"{path}: unreadable saved rounds of a pruning search ({type(exc).__name__}: "
+                                   f"{exc}); delete it to start the search afresh") from None
+
+
 def prune_search(data: ImageSet, *, setting: str = "code", settings: PruningSettings | None = None, seed: int = 0,
-                 dataset: str = "cifar10", device: str | torch.device = "cpu",
-                 progress: Callable[[str], None] | None = None) -> PruningRun:
+                 dataset: str = "cifar10", device: str | torch.device = "cpu", show_progress: bool = False,
+                 state_file: Path | None = None) -> PruningRun:
     """Run one TE-NAS pruning search; deterministic for a given seed on CPU (torch RNG forked and seeded
-    for the network inits, a numpy Generator seeded from `seed` for batches and crops)."""
+    for the network inits, a numpy Generator seeded from `seed` for batches and crops).
+
+    With `state_file`, the state after each round is saved there and a search found there resumes at
+    its next round (same result as an uninterrupted search). `show_progress`: a per-candidate bar."""
     settings = settings or PRESETS[setting]
     ctx = SearchContext(data, settings, np.random.default_rng(seed), data.num_classes, torch.device(device))
-    mask = supernet_mask()
-    rounds = []
+    mask, rounds, seconds_before = supernet_mask(), [], 0.0
+    total = candidate_count(mask, settings.prune_number)
     start = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        while bool((mask.sum(dim=1) > 1).any()):
-            if progress:
-                progress(f"round {len(rounds) + 1}: ops per edge {mask.sum(dim=1).tolist()}")
-            mask, records = prune_round(ctx, mask, progress)
-            rounds.append(records)
+        if state_file is not None and state_file.exists():
+            state = RoundState.read(state_file, settings, seed)
+            mask, rounds, seconds_before = state.mask, state.rounds, state.seconds
+            ctx.rng.bit_generator.state = state.numpy_rng
+            torch.set_rng_state(state.torch_rng)
+        with Progress(total, f"search seed {seed}", unit="candidates", enabled=show_progress,
+                      done=total - candidate_count(mask, settings.prune_number)) as bar:
+            while bool((mask.sum(dim=1) > 1).any()):
+                this_round = f"round {len(rounds) + 1}"
+                mask, records = prune_round(ctx, mask, lambda note, prefix=this_round: bar.update(f"{prefix}: {note}"))
+                rounds.append(records)
+                if state_file is not None:
+                    state = RoundState(rounds, mask, ctx.rng.bit_generator.state, torch.get_rng_state(),
+                                       seconds_before + time.perf_counter() - start)
+                    atomic_write_json(state_file, state.to_json(settings, seed))
     nonfinite = sum(not math.isfinite(r["ntk_change_mean"]) for rnd in rounds for r in rnd)
-    return PruningRun(searched_arch(mask), setting, settings, dataset, seed, rounds, time.perf_counter() - start,
-                      nonfinite)
+    return PruningRun(searched_arch(mask), setting, settings, dataset, seed, rounds,
+                      seconds_before + time.perf_counter() - start, nonfinite)
 
 
 # ------------------------------------------------------------------------ stored runs (one JSON each)
+RECORD_NAME = re.compile(r"seed-\d+\.json")  # not `seed-<s>.rounds.json`, the state of an unfinished search
+
+
 def run_name(dataset: str, setting: str, settings: PruningSettings, seed: int) -> str:
     """`<dataset>/<preset>-<criterion>-<settings hash>/seed-<seed>.json`: any override gets its own folder,
     so resuming never mixes runs of different settings."""
@@ -343,17 +400,41 @@ def run_record(run: PruningRun, images: str) -> dict:
 
 
 def run_searches(data: ImageSet, out_dir, *, seeds, dataset: str, setting: str, settings: PruningSettings,
-                 images: str, device: str = "cpu", progress: Callable[[str], None] | None = None):
+                 images: str, device: str = "cpu", show_progress: bool = False):
     """Run the searches whose JSON is not yet under `out_dir` (resume = rerun the same command); yields
-    (path, record, computed) per seed, finished ones read back instead of recomputed."""
+    (path, record, computed) per seed, finished ones read back instead of recomputed. An unfinished
+    search keeps its finished rounds beside it (`seed-<seed>.rounds.json`) and resumes from them."""
     for seed in seeds:
         path = Path(out_dir) / run_name(dataset, setting, settings, seed)
         if path.exists():
             yield path, json.loads(path.read_text()), False
             continue
-        run = prune_search(data, setting=setting, settings=settings, seed=seed, dataset=dataset, device=device,
-                           progress=progress and (lambda message, seed=seed: progress(f"seed {seed}: {message}")))
-        record = run_record(run, images)
         path.parent.mkdir(parents=True, exist_ok=True)
+        state_file = path.with_suffix(".rounds.json")
+        run = prune_search(data, setting=setting, settings=settings, seed=seed, dataset=dataset, device=device,
+                           show_progress=show_progress, state_file=state_file)
+        record = run_record(run, images)
         atomic_write_json(path, record)
+        state_file.unlink()
+        write_search_manifest(out_dir)
         yield path, record, True
+
+
+def write_search_manifest(out_dir) -> dict:
+    """The results-library manifest of a folder of search records (benchmarks.library, kind `searches`):
+    each record is a table of one row; rewritten after every finished search."""
+    out_dir = Path(out_dir)
+    records = {str(p.relative_to(out_dir)): json.loads(p.read_text()) for p in sorted(out_dir.glob("*/*/seed-*.json"))
+               if RECORD_NAME.fullmatch(p.name)}
+    kinds = Counter((r["dataset"], r["setting"], r["criterion"], r["settings_hash"]) for r in records.values())
+    settings = [{"dataset": ds, "setting": setting, "criterion": criterion, "settings_hash": digest, "rows": n}
+                for (ds, setting, criterion, digest), n in sorted(kinds.items())]
+    what = "TE-NAS pruning searches on nb201: " + "; ".join(
+        f"{s['dataset']} {s['setting']}/{s['criterion']} × {s['rows']} seeds" for s in settings)
+    return library.write_manifest(
+        out_dir, "searches", what=what, tables={name: 1 for name in records}, config=None, rows=len(records),
+        space="nb201", datasets=sorted({r["dataset"] for r in records.values()}),
+        seeds=sorted({r["seed"] for r in records.values()}), settings=settings,
+        git_commits=sorted({r["git_commit"] for r in records.values()}),
+        inputs={ds: {"source": " | ".join(sorted({r["images"] for r in records.values() if r["dataset"] == ds}))}
+                for ds in sorted({r["dataset"] for r in records.values()})})

@@ -20,13 +20,13 @@ Infinite values without a status column are ranked as values.
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from zcbench.spaces.errors import ZcbenchError
+from zcbench.spaces.registry import Registry
 
 STATUS_SUFFIX = "_status"
 NON_OK_POLICIES = ("last", "exclude")
@@ -139,26 +139,19 @@ def select(table: pd.DataFrame, name: str, non_ok: str = "last"):
     return argbest(combine(table, combination, non_ok), combination.higher_is_better)
 
 
-_COMBINATIONS: dict[str, Combination] = {}
+COMBINATIONS: Registry[Combination] = Registry("combination", Combination)
 
 
 def register_combination(combination: Combination) -> Combination:
-    if combination.name in _COMBINATIONS and _COMBINATIONS[combination.name] != combination:
-        raise ZcbenchError(f"combination {combination.name!r} is already registered")
-    _COMBINATIONS[combination.name] = combination
-    return combination
+    return COMBINATIONS.register(combination)
 
 
 def get_combination(name: str) -> Combination:
-    if name in _COMBINATIONS:
-        return _COMBINATIONS[name]
-    close = difflib.get_close_matches(name, list(_COMBINATIONS), n=3)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ZcbenchError(f"unknown combination {name!r}.{hint} Known: {', '.join(sorted(_COMBINATIONS))}")
+    return COMBINATIONS.get(name)
 
 
 def combination_names() -> list[str]:
-    return sorted(_COMBINATIONS)
+    return COMBINATIONS.names()
 
 
 def with_params(name: str, score: Component) -> Combination:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.settings import Settings
 from zcbench.spaces.catalog import DATASET_INPUT_SIZE
 from zcbench.spaces.errors import ZcbenchError
 
 
 @dataclass(frozen=True)
-class FlopSettings:
+class FlopSettings(Settings):
     """`None` takes the dataset's value: input 32 px (CIFAR) or 16 px (ImageNet16-120); 10/100/120 classes."""
+
+    MINIMUM = {"input_size": 1, "num_classes": 1}
 
     input_size: int | None = None
     num_classes: int | None = None
@@ -34,9 +37,9 @@ def flops_score(ctx: EvalContext, settings: FlopSettings) -> ProxyResult:
         "input_size": size, "num_classes": classes, "unit": "MFLOPs"})
 
 
-FLOPS = REGISTRY.register(ProxySpec(
+FLOPS = ProxySpec(
     name="flops", version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
     paper="NAS-Bench-201 (Dong & Yang, ICLR'20) cost info",
     summary="MFLOPs of the evaluation network (NB201 C=16, N=5; NB101 stem 128)",
     settings_type=FlopSettings, presets={"code": FlopSettings(), "paper": FlopSettings()},
-    compute=flops_score, spaces=("nb201", "nb101")))
+    compute=flops_score, spaces=("nb201", "nb101"))

@@ -19,13 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.settings import Settings
 from zcbench.spaces.images import random_single_channel_crops
 from zcbench.spaces.init import INIT_SCHEMES, initialize
 
 
 @dataclass(frozen=True)
-class LinearRegionSettings:
+class LinearRegionSettings(Settings):
     """Inputs, initialisation and repeats of LR1 (protocols §A2, §E.2–3).
 
     code (TE-NAS `prune_tenas.py` + `linear_region_counter.py`): per repeat 3 batches × 1000 random
@@ -40,6 +41,9 @@ class LinearRegionSettings:
     5 batches × 1000 = 5000 samples; fan-in mode, BN γ=1, β=0 (spaces.init).
     """
 
+    CHOICES = {"init": INIT_SCHEMES}
+    MINIMUM = {"batches": 1, "batch_size": 1, "crop_size": 1, "repeats": 1}
+
     batches: int = 3
     batch_size: int = 1000
     crop_size: int = 3
@@ -47,13 +51,6 @@ class LinearRegionSettings:
     init: str = "pytorch_default"
     reinit_per_repeat: bool = False
     train_mode: bool = True  # network in train mode, as the authors' collector leaves it
-
-    def __post_init__(self):
-        for name in ("batches", "batch_size", "crop_size", "repeats"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"LR1 setting {name} must be ≥ 1, got {getattr(self, name)}")
-        if self.init not in INIT_SCHEMES:
-            raise ValueError(f"LR1 init {self.init!r} is not one of {INIT_SCHEMES}")
 
 
 class RegionCount(NamedTuple):
@@ -115,7 +112,7 @@ def lr1_score(ctx: EvalContext, settings: LinearRegionSettings) -> ProxyResult:
         "saturated": any(c.regions == samples for c in counts), "init": settings.init})
 
 
-LR1 = REGISTRY.register(ProxySpec(
+LR1 = ProxySpec(
     name="lr1", version=1, higher_is_better=True, cost_class="forward", needs=("images",),
     paper="TE-NAS (Chen et al., ICLR'21) §3.1.2",
     summary="linear regions: distinct ReLU patterns of the thin network (on NB101 an assumed thin net)",
@@ -124,4 +121,4 @@ LR1 = REGISTRY.register(ProxySpec(
              "paper": LinearRegionSettings(batches=5, init="kaiming_normal_fanin", reinit_per_repeat=True),
              # `code` inputs; pytorch_default re-init is a no-op, so the thin NB101 net keeps its NASWOT init
              "nb101": LinearRegionSettings()},
-    compute=lr1_score, spaces=("nb201", "nb101")))
+    compute=lr1_score, spaces=("nb201", "nb101"))

@@ -30,8 +30,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, replace_all_batch_norm_modules_, vmap
 
-from zcbench.proxies.networks import build_scoring_network, validate_choices
-from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.networks import build_scoring_network
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.settings import Settings
+from zcbench.spaces.errors import SettingsError
 from zcbench.spaces.init import INIT_SCHEMES
 
 ENTRY_SELECTIONS = ("first", "random")
@@ -42,7 +44,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass(frozen=True)
-class MGMSettings:
+class MGMSettings(Settings):
     """Network, samples, gradient entries and estimator of MGM.
 
     code (KNAS `exps/NAS-Bench-201/functions.py::procedure`, §A4 steps 1–4): C16 N5 network with the
@@ -66,6 +68,11 @@ class MGMSettings:
     float64 to measure how much of a float32 score is rounding.
     """
 
+    CHOICES = {"entry_selection": ENTRY_SELECTIONS, "estimator": ESTIMATORS, "aggregate": AGGREGATES,
+               "method": METHODS, "init": INIT_SCHEMES, "dtype": tuple(DTYPES)}
+    MINIMUM = {"samples": 2, "channels": 1, "cells": 1, "num_classes": 1, "max_tensors": 1, "min_elements": 1,
+               "entries": 1}
+
     samples: int = 50
     channels: int = 16
     cells: int = 5  # cells per stage
@@ -83,14 +90,11 @@ class MGMSettings:
     dtype: str = "float32"
 
     def __post_init__(self):
-        validate_choices(self, {"entry_selection": ENTRY_SELECTIONS, "estimator": ESTIMATORS, "aggregate": AGGREGATES,
-                                "method": METHODS, "init": INIT_SCHEMES, "dtype": tuple(DTYPES)})
-        if self.samples < 2 or (self.estimator == "centred_halves" and self.samples % 2):
-            raise ValueError(f"MGM needs ≥ 2 samples (an even number for centred_halves), got {self.samples}")
-        if not 1 <= self.entries <= self.min_elements:
-            raise ValueError(f"MGM entries must be in 1..min_elements={self.min_elements}, got {self.entries}")
-        if self.max_tensors is not None and self.max_tensors < 1:
-            raise ValueError(f"MGM max_tensors must be ≥ 1 or None, got {self.max_tensors}")
+        super().__post_init__()
+        if self.estimator == "centred_halves" and self.samples % 2:
+            raise SettingsError(f"MGMSettings.samples = {self.samples}: centred_halves needs an even number")
+        if self.entries > self.min_elements:
+            raise SettingsError(f"MGMSettings.entries = {self.entries}: must be ≤ min_elements = {self.min_elements}")
 
 
 class Selection(NamedTuple):
@@ -246,7 +250,7 @@ def mgm_score(ctx: EvalContext, settings: MGMSettings) -> ProxyResult:
         "image_indices": indices.tolist(), "method": settings.method})
 
 
-MGM = REGISTRY.register(ProxySpec(
+MGM = ProxySpec(
     name="mgm", version=1, higher_is_better=True, cost_class="per-sample-backward",
     needs=("images", "labels", "gradients"), paper="KNAS (Xu et al., ICML'21) Eq. 15–16",
     summary="mean of the per-sample gradient Gram matrix at init", settings_type=MGMSettings,
@@ -254,4 +258,4 @@ MGM = REGISTRY.register(ProxySpec(
              "paper": MGMSettings(max_tensors=None, entry_selection="random", estimator="gram_mean",
                                   aggregate="mean"),
              "nb101": MGMSettings(cells=3, init="naswot")},
-    compute=mgm_score, spaces=("nb201", "nb101")))
+    compute=mgm_score, spaces=("nb201", "nb101"))

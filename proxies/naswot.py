@@ -36,8 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from zcbench.proxies.networks import build_scoring_network, validate_choices
-from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.proxies.networks import build_scoring_network
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.proxies.settings import Settings
 from zcbench.spaces.init import INIT_SCHEMES
 
 OUTPUTS = ("logits", "features")
@@ -47,8 +48,11 @@ FLOAT32_EXACT_INTEGERS = 2 ** 24  # float32 sums of ±1 stay exact below this ma
 
 
 @dataclass(frozen=True)
-class NaswotSettings:
+class NaswotSettings(Settings):
     """Every choice behind one v2 score (defaults = the `code` preset, which the paper matches)."""
+
+    CHOICES = {"init": INIT_SCHEMES, "output": OUTPUTS, "method": KERNEL_METHODS, "relu_selection": RELU_SELECTIONS}
+    MINIMUM = {"batch_size": 2, "repeats": 1, "channels": 1, "cells": 1, "num_classes": 1}
 
     batch_size: int = 128
     augment: bool = False  # `--augtype none`: ToTensor + Normalize only
@@ -62,17 +66,13 @@ class NaswotSettings:
     method: str = "backward_armed"
     repeats: int = 1  # `maxofn`; the score is the mean over repeats, each on a new batch
 
-    def __post_init__(self):
-        validate_choices(self, {"init": INIT_SCHEMES, "output": OUTPUTS, "method": KERNEL_METHODS,
-                                "relu_selection": RELU_SELECTIONS})
-        if self.batch_size < 2 or self.repeats < 1:
-            raise ValueError(f"NaswotSettings needs batch_size ≥ 2 and repeats ≥ 1, got {self.batch_size}, "
-                             f"{self.repeats}")
-
 
 @dataclass(frozen=True)
-class JacobianCovSettings:
+class JacobianCovSettings(Settings):
     """Every choice behind one v1 score (defaults = the v1 code; the v1 paper states nothing different)."""
+
+    CHOICES = {"init": INIT_SCHEMES, "output": OUTPUTS}
+    MINIMUM = {"batch_size": 2, "repeats": 1, "channels": 1, "cells": 1, "num_classes": 1, "k": 0.0}
 
     batch_size: int = 256
     augment: bool = True  # v1 draws from the NB201 training transform
@@ -84,12 +84,6 @@ class JacobianCovSettings:
     output: str = "logits"
     k: float = 1e-5
     repeats: int = 1
-
-    def __post_init__(self):
-        validate_choices(self, {"init": INIT_SCHEMES, "output": OUTPUTS})
-        if self.batch_size < 2 or self.repeats < 1:
-            raise ValueError(f"JacobianCovSettings needs batch_size ≥ 2 and repeats ≥ 1, got "
-                             f"{self.batch_size}, {self.repeats}")
 
 
 def relu_modules(network: nn.Module, selection: str = "class_name") -> list[nn.Module]:
@@ -244,7 +238,7 @@ def naswot_v1_score(ctx: EvalContext, settings: JacobianCovSettings) -> ProxyRes
 
 
 NASWOT_CODE = NaswotSettings()
-NASWOT = REGISTRY.register(ProxySpec(
+NASWOT = ProxySpec(
     name="naswot", version=1, higher_is_better=True, cost_class="backward", needs=("images", "gradients"),
     paper="NASWOT v2 (Mellor et al., ICML'21) §3; 'LR2' in Revisit (Yang et al., WACV'23)",
     summary="NASWOT v2 = LR2 in Revisit: log|det K| of the ReLU binary-code agreement kernel",
@@ -252,13 +246,13 @@ NASWOT = REGISTRY.register(ProxySpec(
     presets={"code": NASWOT_CODE, "paper": dataclasses.replace(NASWOT_CODE, relu_selection="torch_relu"),
              "naslib": dataclasses.replace(NASWOT_CODE, relu_selection="torch_relu", method="single_forward"),
              "nb101": dataclasses.replace(NASWOT_CODE, cells=3, init="naswot")},
-    compute=naswot_score, spaces=("nb201", "nb101")))
+    compute=naswot_score, spaces=("nb201", "nb101"))
 
 V1_CODE = JacobianCovSettings()
-NASWOT_V1 = REGISTRY.register(ProxySpec(
+NASWOT_V1 = ProxySpec(
     name="naswot_v1", version=1, higher_is_better=True, cost_class="backward", needs=("images", "gradients"),
     paper="NASWOT v1 (Mellor et al., arXiv 2006.04647v1); quoted by TE-NAS (ICLR'21) Table 1",
     summary="NASWOT v1: Jacobian-covariance score −Σ[log(v+k) + 1/(v+k)] of corrcoef of input Jacobians",
     settings_type=JacobianCovSettings,
     presets={"code": V1_CODE, "paper": V1_CODE, "nb101": dataclasses.replace(V1_CODE, cells=3, init="naswot")},
-    compute=naswot_v1_score, spaces=("nb201", "nb101")))
+    compute=naswot_v1_score, spaces=("nb201", "nb101"))

@@ -57,10 +57,3 @@ def check_nb101_depth(space, cells: int) -> None:
         raise ZcbenchError(f"on NB101 `cells` is modules per stack (1..{modules}), got {cells} (the NB201 "
                            f"default?); use the proxy's 'nb101' setting")
 
-
-def validate_choices(settings, choices: dict[str, tuple]) -> None:
-    """Raise a ValueError naming the field, the value and the allowed values of a settings dataclass."""
-    for field, allowed in choices.items():
-        value = getattr(settings, field)
-        if value not in allowed:
-            raise ValueError(f"{type(settings).__name__}.{field} = {value!r}; expected one of {allowed}")

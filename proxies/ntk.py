@@ -38,8 +38,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev
 
-from zcbench.proxies.networks import NETWORK_KINDS, build_scoring_network, validate_choices
-from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.proxies.networks import NETWORK_KINDS, build_scoring_network
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.proxies.settings import Settings
 from zcbench.spaces.init import INIT_SCHEMES
 
 OUTPUTS = ("logits", "features")
@@ -49,8 +50,12 @@ AUTHORS_NAN_VALUE = 1e5
 
 
 @dataclass(frozen=True)
-class NTKSettings:
+class NTKSettings(Settings):
     """Every choice behind one κ value (defaults = the `code` preset)."""
+
+    CHOICES = {"init": INIT_SCHEMES, "network": NETWORK_KINDS, "output": OUTPUTS, "eig_dtype": tuple(EIG_DTYPES),
+               "method": METHODS}
+    MINIMUM = {"batch_size": 2, "repeats": 1, "channels": 1, "cells": 1, "num_classes": 1}
 
     batch_size: int = 72
     augment: bool = True  # NB201 train transform (flip + crop)
@@ -67,13 +72,6 @@ class NTKSettings:
     eig_dtype: str = "float32"  # dtype of Θ and of its eigen-solve
     nan_to_1e5: bool = True  # authors' rule: a NaN ratio becomes 1e5
     method: str = "loop"
-
-    def __post_init__(self):
-        validate_choices(self, {"init": INIT_SCHEMES, "network": NETWORK_KINDS, "output": OUTPUTS,
-                                "eig_dtype": tuple(EIG_DTYPES), "method": METHODS})
-        if self.batch_size < 2 or self.repeats < 1:
-            raise ValueError(f"NTKSettings needs batch_size ≥ 2 and repeats ≥ 1, got {self.batch_size}, "
-                             f"{self.repeats}")
 
 
 CODE = NTKSettings()
@@ -202,10 +200,10 @@ def ntk_score(ctx: EvalContext, settings: NTKSettings) -> ProxyResult:
     return classify(float(np.mean([r.value for r in repeats])), diagnostics)
 
 
-NTK = REGISTRY.register(ProxySpec(
+NTK = ProxySpec(
     name="ntk", version=1, higher_is_better=False, cost_class="per-sample-backward",
     needs=("images", "gradients"),
     paper="TE-NAS (Chen et al., ICLR'21) §3.1.1, App. A; code lib/procedures/ntk.py::get_ntk_n",
     summary="NTK condition number κ = λmax/λmin of the B×B kernel of per-sample weight gradients",
     settings_type=NTKSettings, presets={"code": CODE, "paper": PAPER, "supernet": SUPERNET, "nb101": NB101},
-    compute=ntk_score, spaces=("nb201", "nb101")))
+    compute=ntk_score, spaces=("nb201", "nb101"))

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec
+from zcbench.proxies.settings import Settings
+
+UNITS = ("millions", "count")
 
 
 @dataclass(frozen=True)
-class ParamSettings:
-    """`num_classes=None` uses the dataset's head (10/100/120), as the NB201 API's cost info does."""
+class ParamSettings(Settings):
+    """`num_classes=None` uses the dataset's head (10/100/120), as the NB201 API's cost info does;
+    `unit`: millions (NB201 reports "params" in units of 10^6) or count."""
+
+    CHOICES = {"unit": UNITS}
+    MINIMUM = {"num_classes": 1}
 
     num_classes: int | None = None
-    unit: str = "millions"  # NB201 reports "params" in units of 10^6
+    unit: str = "millions"
 
 
 def param_count_score(ctx: EvalContext, settings: ParamSettings) -> ProxyResult:
@@ -25,9 +32,9 @@ def param_count_score(ctx: EvalContext, settings: ParamSettings) -> ProxyResult:
     return ProxyResult(value, diagnostics={"params": count, "num_classes": classes})
 
 
-PARAMS = REGISTRY.register(ProxySpec(
+PARAMS = ProxySpec(
     name="params", version=1, higher_is_better=True, cost_class="parameter-free", needs=(),
     paper="Revisit (Yang et al., WACV'23) §3",
     summary="#Param (10^6) of the C=16, N=5 NB201 network / the stem-128 NB101 network",
     settings_type=ParamSettings, presets={"code": ParamSettings(), "paper": ParamSettings()},
-    compute=param_count_score, spaces=("nb201", "nb101")))
+    compute=param_count_score, spaces=("nb201", "nb101"))

@@ -8,29 +8,37 @@ leaks), times the call, and turns exceptions and non-finite values into a record
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import math
 import time
 from dataclasses import dataclass, field
-from importlib import import_module, metadata
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from zcbench.proxies.settings import apply_overrides
 from zcbench.spaces.catalog import DATASET_CLASSES, Space, get_space
-from zcbench.spaces.errors import ZcbenchError
+from zcbench.spaces.errors import SettingsError, ZcbenchError
 from zcbench.spaces.images import ImageSet
+from zcbench.spaces.registry import Registry
 
 COST_CLASSES = ("parameter-free", "forward", "backward", "per-sample-backward", "short-train")
 NEEDS = ("images", "labels", "gradients")
 STATUS_OK = "ok"
+# Diagnostics key set on every result for a cell whose output cannot depend on its input (no
+# input→output path avoids `none`): its value is the proxy's degenerate-case rule, not a measurement.
+DEAD_CELL = "dead_cell"
 ENTRY_POINT_GROUP = "zcbench.proxies"
-# Modules whose import registers the built-in proxies.
-BUILTIN_MODULES = ("zcbench.proxies.params", "zcbench.proxies.short_train", "zcbench.proxies.linear_regions", "zcbench.proxies.mgm", "zcbench.proxies.flops",
-                   "zcbench.proxies.ntk", "zcbench.proxies.naswot")
+# The built-in proxies, imported on the registry's first lookup.
+BUILTIN_PROXIES = {
+    "params": "zcbench.proxies.params:PARAMS", "flops": "zcbench.proxies.flops:FLOPS",
+    "lr1": "zcbench.proxies.linear_regions:LR1", "mgm": "zcbench.proxies.mgm:MGM", "ntk": "zcbench.proxies.ntk:NTK",
+    "naswot": "zcbench.proxies.naswot:NASWOT", "naswot_v1": "zcbench.proxies.naswot:NASWOT_V1",
+    "angle": "zcbench.proxies.short_train:ANGLE", "angle_feat": "zcbench.proxies.short_train:ANGLE_FEAT",
+    "loss": "zcbench.proxies.short_train:LOSS",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,11 @@ class ProxyResult:
     @property
     def ok(self) -> bool:
         return self.status == STATUS_OK
+
+    @property
+    def dead_cell(self) -> bool:
+        """Scored on a cell with no live input→output path (see `ProxySpec.score`)."""
+        return bool(self.diagnostics.get(DEAD_CELL))
 
 
 def classify(value: float, diagnostics: dict | None = None) -> ProxyResult:
@@ -125,14 +138,15 @@ class ProxySpec:
                 raise TypeError(f"{self.name}: preset {preset!r} is not a {self.settings_type.__name__}")
 
     def settings(self, setting: str = "code", **overrides):
-        """The settings of a named preset, with field overrides (unknown fields are an error)."""
+        """The settings of a named preset with field overrides, typed by the settings annotations
+        (`batch_size="64"` → 64, see proxies.settings); unknown fields and invalid values are SettingsErrors."""
         if setting not in self.presets:
-            raise ZcbenchError(f"proxy {self.name!r} has no setting {setting!r}; choose from {sorted(self.presets)}")
+            raise SettingsError(f"proxy {self.name!r} has no setting {setting!r}; choose from {sorted(self.presets)}")
         names = {f.name for f in dataclasses.fields(self.settings_type)}
         if unknown := set(overrides) - names:
-            raise ZcbenchError(f"proxy {self.name!r} has no settings field(s) {sorted(unknown)}; "
-                               f"fields: {sorted(names)}")
-        return dataclasses.replace(self.presets[setting], **overrides)
+            raise SettingsError(f"proxy {self.name!r} has no settings field(s) {sorted(unknown)}; "
+                                f"fields: {sorted(names)}")
+        return apply_overrides(self.presets[setting], overrides)
 
     def metadata(self) -> dict:
         return {"name": self.name, "version": self.version, "higher_is_better": self.higher_is_better,
@@ -160,56 +174,18 @@ class ProxySpec:
                 result = ProxyResult(float("nan"), error_status(exc))
         if result.ok and not math.isfinite(result.value):
             result = classify(result.value, result.diagnostics)
+        if not space.has_live_path(ctx.arch):  # value and status kept as the proxy's rule gives them
+            result = dataclasses.replace(result, diagnostics={**result.diagnostics, DEAD_CELL: True})
         return dataclasses.replace(result, seconds=time.perf_counter() - start)
 
 
-class Registry:
-    """Name → ProxySpec, filled by the built-in modules and by `zcbench.proxies` entry points."""
-
-    def __init__(self):
-        self._specs: dict[str, ProxySpec] = {}
-        self._loaded = False
-
-    def register(self, spec: ProxySpec) -> ProxySpec:
-        if spec.name in self._specs and self._specs[spec.name] is not spec:
-            raise ZcbenchError(f"proxy {spec.name!r} is already registered")
-        self._specs[spec.name] = spec
-        return spec
-
-    def _load(self):
-        if self._loaded:
-            return
-        self._loaded = True
-        for module in BUILTIN_MODULES:
-            import_module(module)
-        for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            loaded = entry.load()
-            if not isinstance(loaded, ProxySpec):
-                raise ZcbenchError(f"entry point {entry.name!r} = {entry.value!r} in group {ENTRY_POINT_GROUP!r} "
-                                   f"must point at a ProxySpec, got {type(loaded).__name__}")
-            self.register(loaded)
-
-    def get(self, name: str) -> ProxySpec:
-        self._load()
-        if name in self._specs:
-            return self._specs[name]
-        close = difflib.get_close_matches(name, list(self._specs), n=3)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ZcbenchError(f"unknown proxy {name!r}.{hint} Known proxies: {', '.join(self.names())}")
-
-    def names(self) -> list[str]:
-        self._load()
-        return sorted(self._specs)
-
-    def __iter__(self):
-        return iter(self.get(n) for n in self.names())
-
-    def __contains__(self, name) -> bool:
-        self._load()
-        return name in self._specs
+def proxy_registry(entries: dict[str, str] | None = None) -> Registry[ProxySpec]:
+    """A proxy registry: `entries` (name → 'module:attr' of a ProxySpec) plus the installed distributions'
+    `zcbench.proxies` entry points, each loaded on first use and reported on its own when it fails."""
+    return Registry("proxy", ProxySpec, entries=entries, entry_point_group=ENTRY_POINT_GROUP, plural="proxies")
 
 
-REGISTRY = Registry()
+REGISTRY = proxy_registry(BUILTIN_PROXIES)
 
 
 def get_proxy(name: str) -> ProxySpec:

@@ -38,8 +38,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from zcbench.proxies.networks import check_nb101_depth
-from zcbench.proxies.registry import REGISTRY, EvalContext, ProxyResult, ProxySpec, classify
-from zcbench.spaces.errors import DataNotFoundError
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.proxies.settings import Settings
+from zcbench.spaces.errors import DataNotFoundError, SettingsError
 from zcbench.spaces.images import ImageSet
 from zcbench.spaces.init import INIT_SCHEMES, initialize
 from zcbench.spaces.proxy_sets import is_cifar10_train, nb201_train_half, sample_proxy_set
@@ -54,9 +55,13 @@ RUN_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
-class ShortTrainSettings:
+class ShortTrainSettings(Settings):
     """Training fields (the Table 9 ablations are iterations, classes, images_per_class, init) and
     scoring fields (angle_measure, trivial_filter, trivial_cosine, feat_pool_pseudo_weights)."""
+
+    CHOICES = {"init": INIT_SCHEMES, "angle_measure": ANGLE_MEASURES, "source_split": SOURCE_SPLITS}
+    MINIMUM = {"classes": 1, "images_per_class": 1, "iterations": 0, "lr": 0.0, "momentum": 0.0, "weight_decay": 0.0,
+               "channels": 1, "cells": 1}
 
     classes: int = 10
     images_per_class: int = 10
@@ -77,16 +82,6 @@ class ShortTrainSettings:
     trivial_cosine: float = 0.95
     # Revisit's weight helper adds a constant ones(c_in·c_out)/9 "weight" per AvgPool to θ_feat.
     feat_pool_pseudo_weights: bool = True
-
-    def __post_init__(self):
-        if self.init not in INIT_SCHEMES:
-            raise ValueError(f"init {self.init!r} is not one of {INIT_SCHEMES}")
-        if self.angle_measure not in ANGLE_MEASURES:
-            raise ValueError(f"angle_measure {self.angle_measure!r} is not one of {ANGLE_MEASURES}")
-        if self.source_split not in SOURCE_SPLITS:
-            raise ValueError(f"source_split {self.source_split!r} is not one of {SOURCE_SPLITS}")
-        if self.iterations < 0:
-            raise ValueError(f"iterations must be ≥ 0, got {self.iterations}")
 
 
 SCORING_FIELDS = ("angle_measure", "trivial_filter", "trivial_cosine", "feat_pool_pseudo_weights")
@@ -337,7 +332,7 @@ def angle_feat_score(ctx: EvalContext, settings: ShortTrainSettings) -> ProxyRes
 
 def loss_score(ctx: EvalContext, settings: ShortTrainSettings) -> ProxyResult:
     if settings.iterations == 0:
-        raise ValueError("the loss proxy needs iterations ≥ 1 (it reports the last iteration's loss)")
+        raise SettingsError("the loss proxy needs iterations ≥ 1 (it reports the last iteration's loss)")
     run, cached = short_train_run(ctx, settings, "loss")
     return _filtered(run.losses[-1], TRIVIAL_LOSS, _diagnostics(run, cached, trivial_reason(run, settings)), settings)
 
@@ -346,15 +341,15 @@ _COMMON = {"version": 1, "cost_class": "short-train", "needs": ("images", "label
            "paper": "Revisit (Yang et al., WACV'23) §4, Tab. 3-5, 9", "settings_type": ShortTrainSettings,
            "presets": PRESETS, "spaces": ("nb201", "nb101")}
 
-ANGLE = REGISTRY.register(ProxySpec(
+ANGLE = ProxySpec(
     name="angle", higher_is_better=True, compute=angle_score,
     summary="θ_pred of the classifier weights after a 50-iteration short training (cos θ in code, −θ in paper)",
-    **_COMMON))
-ANGLE_FEAT = REGISTRY.register(ProxySpec(
+    **_COMMON)
+ANGLE_FEAT = ProxySpec(
     name="angle_feat", higher_is_better=False, compute=angle_feat_score,
     summary="θ_feat of the stem+cell Conv/BN weights after the short training (cos θ / −θ: lower is better)",
-    **_COMMON))
-LOSS = REGISTRY.register(ProxySpec(
+    **_COMMON)
+LOSS = ProxySpec(
     name="loss", higher_is_better=False, compute=loss_score,
     summary="raw cross-entropy of the last short-training iteration (lower is better; Revisit uses −loss)",
-    **_COMMON))
+    **_COMMON)

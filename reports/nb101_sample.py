@@ -1,10 +1,12 @@
-"""The NB101 sample Kendall table (`scripts/nb101_sample_tau.py`) as a report input.
+"""The NB101 sample Kendall table as a report input: τ-b per row and per distinct module of a sample.
 
-`sample_tau_table` computes it from per-row proxy scores; a results directory may hold
-`nb101_sample500/tau.csv` (one row per unit × metric: τ-b with the sample's
-single-run validation accuracy and with #Param) and its `tau.json` sidecar (settings, sample
-composition, provenance). They are the only NB101 proxy results the ledger reads: Revisit's NB101 τ
-(Tab. 2, 10,000 cells) is compared with them as an indicative value, never as a reproduction.
+The sample is `nb101/nb101_sample500.csv` in the data directory (adjacency, operations, single-run
+validation accuracy of 500 rows, 292 distinct modules); its proxy scores are the library entry
+`results/samples/nb101_sample500/` (sweep schema, one row per module, proxy, settings; config
+configs/samples/nb101_sample500.toml). `nb101_sample_taus` computes the table from those rows and the
+cells; `load_nb101_sample_taus` reads both. They are the only NB101 proxy results the ledger reads:
+Revisit's NB101 τ (Tab. 2, 10,000 cells) is compared with them as an indicative value, never as a
+reproduction.
 """
 from __future__ import annotations
 
@@ -17,20 +19,32 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from zcbench.benchmarks import library
 from zcbench.reports import stats
+from zcbench.reports.results import read_table
+from zcbench.spaces.datadir import find_data_file
 from zcbench.spaces.errors import CorruptDataError
+from zcbench.spaces.nb101 import make_arch
 
-NB101_SAMPLE_DIR = "nb101_sample500"
+NB101_SAMPLE_KIND, NB101_SAMPLE_NAME = "samples", "nb101_sample500"
+CELLS_FILE = "nb101/nb101_sample500.csv"  # relative to the data directory
 TAU_COLUMNS = ("unit", "metric", "proxy", "n_cells_scored", "n", "kendall_tau_b", "p_value", "kendall_tau_b_params",
                "excluded_statuses")
-HOW_TO_COMPUTE = ("run `python scripts/nb101_sample_tau.py --cells-csv <data>/nb101/nb101_sample500.csv --images "
-                  "<CIFAR-10 image folder>` (resumable; writes results/nb101_sample500/)")
+# metric → (proxy, sign making higher = predicted better)
+METRICS = {"#Param": ("params", 1.0), "LR1": ("lr1", 1.0), "LR2 (naswot)": ("naswot", 1.0),
+           "NTK (-kappa)": ("ntk", -1.0)}
+ACCURACY_NOTE = "single-run 108-epoch validation accuracies on 500 cells (not the paper's setting)"
+LR1_NOTE = ("ASSUMED thin NB101 network (one cell, one channel per vertex, NASWOT init): no source defines one "
+            "(spaces/nb101_networks.py NB101ThinNetwork); a transfer of TE-NAS's recipe, not a reproduction")
+CODE_NTK_BATCH = 72
+HOW_TO_COMPUTE = ("run `zcbench sweep run configs/samples/nb101_sample500.toml --data-dir <data>` and "
+                  "`zcbench sweep merge` with the same arguments (writes results/samples/nb101_sample500/)")
 
 
 @dataclass(frozen=True)
 class NB101SampleTaus:
     table: pd.DataFrame  # TAU_COLUMNS
-    meta: dict  # the tau.json sidecar
+    meta: dict  # sample composition, settings, provenance, notes
     folder: Path
 
     def row(self, unit: str, metric: str) -> pd.Series | None:
@@ -38,21 +52,59 @@ class NB101SampleTaus:
         return match.iloc[0] if len(match) else None
 
 
-def load_nb101_sample_taus(results_dir) -> NB101SampleTaus | None:
-    """The stored table, or None when the folder has no tau.csv; a malformed table raises CorruptDataError."""
-    folder = Path(results_dir) / NB101_SAMPLE_DIR
-    if not (folder / "tau.csv").exists():
-        return None
-    try:
-        table = pd.read_csv(folder / "tau.csv")
-        meta = json.loads((folder / "tau.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise CorruptDataError(f"{folder}: unreadable NB101 sample table ({type(exc).__name__}: {exc})") from exc
-    missing = set(TAU_COLUMNS) - set(table.columns)
+def read_cells(path) -> pd.DataFrame:
+    """The sample's rows (index `cell`: the CSV row) with their pruned cell's module hash and vertex count."""
+    cells = pd.read_csv(path, dtype={"adjacency": str})
+    missing = {"adjacency", "operations", "val_accuracy"} - set(cells.columns)
     if missing:
-        raise CorruptDataError(f"{folder / 'tau.csv'}: missing column(s) {sorted(missing)} (written by an older "
-                               f"scripts/nb101_sample_tau.py? re-run it: cached scores are reused)")
-    return NB101SampleTaus(table, meta, folder)
+        raise CorruptDataError(f"{path}: missing column(s) {sorted(missing)}; found {list(cells.columns)}")
+    archs = [make_arch(a, o) for a, o in zip(cells["adjacency"], cells["operations"])]
+    cells["module_hash"] = [arch.module_hash for arch in archs]
+    cells["num_vertices"] = [len(arch.matrix) for arch in archs]  # after pruning
+    cells.index.name = "cell"
+    return cells
+
+
+def load_nb101_sample_taus(results_dir, data_dir=None, name: str = NB101_SAMPLE_NAME) -> NB101SampleTaus | None:
+    """The τ table of library sample `name` (None when results_dir holds none); the cells file is read from
+    the data directory (DataNotFoundError when absent), a damaged table raises CorruptDataError."""
+    entry = library.entry(results_dir, NB101_SAMPLE_KIND, name)
+    if entry is None:
+        return None
+    results = pd.concat([read_table(path) for path in entry.tables()], ignore_index=True)
+    cells = read_cells(find_data_file([CELLS_FILE], "NB101 sample cells", "the shared data's nb101/ folder",
+                                      data_dir))
+    table, meta = nb101_sample_taus(results, name, cells)
+    return NB101SampleTaus(table, {**meta, "git_commits": entry.manifest.get("git_commits", []),
+                                   "imported_from": entry.manifest.get("imported_from")}, entry.folder)
+
+
+def nb101_sample_taus(results: pd.DataFrame, sample_name: str, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """(τ table, meta) of the sample's rows in `results` (column `sweep` = sample_name; `arch` = module
+    hash): every row of `cells` takes its module's score, then `sample_tau_table`."""
+    rows = results[results["sweep"] == sample_name]
+    if rows.empty:
+        raise CorruptDataError(f"no rows of NB101 sample {sample_name!r} in the results")
+    if (many := rows.groupby("proxy")["settings_hash"].nunique()).max() > 1:
+        raise CorruptDataError(f"NB101 sample {sample_name!r}: several settings for {list(many[many > 1].index)}")
+    scores = (cells[["module_hash"]].rename_axis("cell").reset_index()
+              .merge(rows[["arch", "proxy", "value", "status"]], left_on="module_hash", right_on="arch")
+              .drop(columns="arch"))
+    settings = {proxy: {"setting": group["setting"].iloc[0], "hash": group["settings_hash"].iloc[0],
+                        "fields": json.loads(group["settings_json"].iloc[0])} for proxy, group in rows.groupby("proxy")}
+    meta = {"sample": sample_name, "accuracy": f"val_accuracy column of {CELLS_FILE}: {ACCURACY_NOTE}",
+            "lr1": LR1_NOTE, "settings": settings,
+            "sample_composition": {"rows": len(cells), "distinct_modules": int(cells["module_hash"].nunique()),
+                                   "rows_of_the_most_common_module": int(cells["module_hash"].value_counts().iloc[0]),
+                                   "pruned_vertex_counts": {int(k): int(v) for k, v in cells["num_vertices"]
+                                                            .value_counts().sort_index().items()}},
+            "versions": {"torch": sorted(rows["torch_version"].unique().tolist())},
+            "device": sorted(rows["device"].unique().tolist())}
+    if "ntk" in settings:
+        batch = settings["ntk"]["fields"]["batch_size"]
+        meta["ntk_batch_note"] = (f"NTK batch {batch} = the code setting" if batch == CODE_NTK_BATCH else
+                                  f"NTK batch {batch}, not the code setting's {CODE_NTK_BATCH}")
+    return sample_tau_table(scores, cells, METRICS, ACCURACY_NOTE), meta
 
 
 def _taus(values: pd.Series, accuracy: pd.Series, params: pd.Series) -> dict:
@@ -71,8 +123,8 @@ def sample_tau_table(scores: pd.DataFrame, cells: pd.DataFrame, metrics: dict, a
     `scores`: cell, module_hash, proxy, value, status (the 'params' proxy gives #Param); `cells`: val_accuracy
     and module_hash indexed by cell; `metrics`: label → (proxy, sign making higher = predicted better).
     Two units: the sample's rows as given, and its distinct modules — rows with one module hash are the same
-    network up to vertex order, so their scores (which differ only by the init's vertex order) and their
-    accuracies are averaged. Rows whose score failed are counted per status, never dropped silently.
+    network up to vertex order, so their scores and their accuracies are averaged. Rows whose score failed
+    are counted per status, never dropped silently.
     """
     scored = scores.assign(value=scores["value"].astype(float))
     scored = scored[(scored["status"] == "ok") & np.isfinite(scored["value"])]

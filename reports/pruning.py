@@ -1,28 +1,32 @@
 """Stored TE-NAS pruning searches (`zcbench search prune`) as a table, and their accuracy summary.
 
-A results directory holds `tenas_prune/<dataset>/<preset>-<criterion>-<settings hash>/seed-<s>.json`,
-one search each. `load_pruning_runs` reads them into one row per search; `summarize_runs` adds the
+A results directory holds `searches/tenas_prune/<dataset>/<preset>-<criterion>-<settings hash>/seed-<s>.json`,
+one search each, listed (with checksums) in the folder's `manifest.json`. `load_pruning_runs` reads the
+listed records into one row per search; `summarize_runs` adds the
 benchmark accuracy of each cell found and the mean (std, ddof=0, as the papers' "mean (std)") over seeds.
 """
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from zcbench.benchmarks import library
 from zcbench.spaces.errors import CorruptDataError
 
-PRUNING_DIR = "tenas_prune"
+PRUNING_KIND, PRUNING_NAME = "searches", "tenas_prune"
+PRUNING_DIR = f"{PRUNING_KIND}/{PRUNING_NAME}"
 RUN_COLUMNS = ("dataset", "setting", "criterion", "settings_hash", "seed", "arch", "arch_str", "seconds", "images",
                "nonfinite_ntk_changes", "git_commit", "torch_version", "package_version", "host")
 
 
 def load_pruning_runs(results_dir) -> pd.DataFrame:
-    """One row per stored search under `results_dir/tenas_prune` (empty table when there are none)."""
+    """One row per search listed in the manifest of `results_dir/searches/tenas_prune` (empty table when there
+    is none); a record whose checksum differs from the manifest's raises CorruptDataError."""
     rows = []
-    for path in sorted((Path(results_dir) / PRUNING_DIR).glob("*/*/seed-*.json")):
+    entry = library.entry(results_dir, PRUNING_KIND, PRUNING_NAME)
+    for path in entry.tables() if entry else []:
         try:
             record = json.loads(path.read_text())
             rows.append({**{key: record[key] for key in RUN_COLUMNS}, "file": str(path)})

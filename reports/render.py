@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from zcbench.reports.claims import PAPERS, VERDICTS
+from zcbench.reports.ledger.core import PAPERS, VERDICTS
 
 
 def json_safe(value):
@@ -74,11 +74,41 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def format_interval(entry: dict) -> str:
+    """Our interval (a seed/arch prediction interval or a search band) in reading form."""
+    interval = entry.get("interval") or {}
+    bounds = interval.get("interval") or interval.get("band")
+    return f"{format_number(bounds[0])} – {format_number(bounds[1])}" if bounds else "—"
+
+
+def verdict_label(entry: dict) -> str:
+    """The verdict, with a visible mark when the inputs are not the authors' (substitute inputs)."""
+    return entry["verdict"] + ("*" if entry.get("substitute_inputs") else "")
+
+
+def evidence_text(entry: dict) -> str:
+    inputs = entry.get("inputs") or {}
+    if not inputs:
+        return ""
+    seeds = inputs.get("proxy_seeds") or []
+    parts = [f"n={inputs['n_archs']:,}" if inputs.get("n_archs") else "",
+             f"seeds {','.join(map(str, seeds))}" if seeds else "",
+             inputs.get("images", ""), inputs.get("benchmark_file", "")]
+    return "; ".join(p for p in parts if p)
+
+
+def note_text(entry: dict) -> str:
+    if entry["our_value"] is None:
+        return entry["enable"]
+    mark = f" *substitute inputs: {entry['substitute_inputs']}" if entry.get("substitute_inputs") else ""
+    return (entry.get("why") or entry["explanation"]) + mark
+
+
 def ledger_frame(entries: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{"id": e["id"], "where": e["where"], "setting": e["setting"],
-                          "paper": format_value(e["paper_value"]), "ours": format_value(e["our_value"]),
-                          "verdict": e["verdict"], "note": e["explanation"] if e["our_value"] is not None
-                          else e["enable"]} for e in entries])
+    return pd.DataFrame([{"id": e["id"], "setting": e["setting"], "paper": format_value(e["paper_value"]),
+                          "ours": format_value(e["our_value"]), "interval": format_interval(e),
+                          "evidence": evidence_text(e), "verdict": verdict_label(e), "why": note_text(e)}
+                         for e in entries])
 
 
 def verdict_counts(entries: list[dict]) -> dict[str, int]:
@@ -124,7 +154,12 @@ def markdown(report) -> str:
     for table in report.tables:
         lines += [f"## {table.title}", ""] + [f"- {h}" for h in table.header()] + ["", markdown_table(table.frame), ""]
     for fig in report.figures:
-        lines += [f"## Figure: {fig['title']}", "", f"![{fig['title']}]({fig['file']})", ""]
+        lines += [f"## Figure: {fig['title']}", "", f"![{fig['title']}]({fig['file']})", "", fig["caption"], ""]
+    if report.appendix:
+        lines += ["## Appendix: synthetic demo (a pipeline check, not a result)", ""]
+        for table in report.appendix:
+            lines += [f"### {table.title}", ""] + [f"- {h}" for h in table.header()]
+            lines += ["", markdown_table(table.frame), ""]
     return "\n".join(lines)
 
 
@@ -140,25 +175,26 @@ def html_table(frame: pd.DataFrame) -> str:
 
 
 def _ledger_html(entries: list[dict]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in ("id", "where", "setting", "paper", "ours", "verdict", "note"))
+    head = "".join(f"<th>{h}</th>" for h in ("id", "setting", "paper", "ours", "interval", "evidence", "verdict",
+                                             "why"))
     rows = []
     for e in entries:
-        note = e["explanation"] if e["our_value"] is not None else e["enable"]
         rows.append(
             f"<tr class='{_esc(e['verdict'])}' data-id='{_esc(e['id'])}' data-verdict='{_esc(e['verdict'])}' "
             f"data-our-value='{_esc(json.dumps(json_safe(e['our_value'])))}' "
             f"data-paper-value='{_esc(json.dumps(json_safe(e['paper_value'])))}'>"
-            f"<td>{_esc(e['id'])}</td><td>{_esc(e['where'])}</td><td>{_esc(e['setting'])}</td>"
+            f"<td>{_esc(e['id'])}</td><td>{_esc(e['where'])}: {_esc(e['setting'])}</td>"
             f"<td class='paper'>{_esc(format_value(e['paper_value']))}</td>"
-            f"<td class='ours'>{_esc(format_value(e['our_value']))}</td><td>{_esc(e['verdict'])}</td>"
-            f"<td>{_esc(note)}</td></tr>")
+            f"<td class='ours'>{_esc(format_value(e['our_value']))}</td><td>{_esc(format_interval(e))}</td>"
+            f"<td>{_esc(evidence_text(e))}</td><td class='verdict'>{_esc(verdict_label(e))}</td>"
+            f"<td>{_esc(note_text(e))}</td></tr>")
     return f"<table class='ledger'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 STYLE = """body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em;font-size:14px}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
-th{background:#eee}tr.reproduced td:nth-child(6){background:#d9f2d9}tr.deviates td:nth-child(6){background:#f9d6d5}
-tr.indicative td:nth-child(6){background:#fff2cc}.spec{color:#444;font-size:12px}img{max-width:100%}"""
+th{background:#eee}tr.reproduced td.verdict{background:#d9f2d9}tr.deviates td.verdict{background:#f9d6d5}
+tr.indicative td.verdict,tr.consistent td.verdict{background:#fff2cc}.spec{color:#444;font-size:12px}img{max-width:100%}"""
 
 
 def html(report, out_dir) -> str:
@@ -182,7 +218,12 @@ def html(report, out_dir) -> str:
         parts += [f"<li>{_esc(h)}</li>" for h in table.header()] + ["</ul>", html_table(table.frame)]
     for fig in report.figures:
         data = base64.b64encode((out_dir / fig["file"]).read_bytes()).decode("ascii")
-        parts.append(f"<h2>Figure: {_esc(fig['title'])}</h2><img alt='{_esc(fig['title'])}' "
-                     f"src='data:image/png;base64,{data}'>")
+        parts.append(f"<h2>Figure: {_esc(fig['title'])}</h2><figure><img alt='{_esc(fig['title'])}' "
+                     f"src='data:image/png;base64,{data}'><figcaption>{_esc(fig['caption'])}</figcaption></figure>")
+    if report.appendix:
+        parts.append("<h2 id='appendix'>Appendix: synthetic demo (a pipeline check, not a result)</h2>")
+        for table in report.appendix:
+            parts += [f"<h3 id='{_esc(table.key)}'>{_esc(table.title)}</h3><ul class='spec'>"]
+            parts += [f"<li>{_esc(h)}</li>" for h in table.header()] + ["</ul>", html_table(table.frame)]
     parts.append("</body></html>")
     return "\n".join(parts)

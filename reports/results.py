@@ -1,7 +1,10 @@
 """Sweep results as report inputs: merged Parquet tables → one score per arch, with provenance.
 
-A results directory holds one folder per sweep with a `merged.parquet` (the sweep engineer's
-merged table: one row per arch, proxy, settings hash, dataset, seed). `proxy_scores` turns the rows
+A results directory is a results library (benchmarks.library): `sweeps/<name>/` and `samples/<name>/`
+folders whose `manifest.json` lists their tables (`merged.parquet`, or `partial.parquet` for a partial
+merge: one row per arch, proxy, settings hash, dataset, seed) with checksums. `load_results` reads every
+listed table, checked against its checksum; `write_index` writes `INDEX.md`, the library's table of
+contents, from the manifests. `proxy_scores` turns the rows
 of one proxy on one dataset into a Series per NB201 index: the mean over seeds of the rows whose
 status is `ok`, `inf` or `-inf` (±inf are orderable extremes: a search never picks them, a
 correlation excludes and counts them); an arch with only other statuses (`nan`, `singular`,
@@ -18,10 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from zcbench.benchmarks import library
 from zcbench.spaces.errors import CorruptDataError
 
-MERGED = "merged.parquet"
-PARTIAL = "partial.parquet"  # `zcbench sweep merge --partial`: finished shards of an unfinished sweep
 REQUIRED_COLUMNS = ("space", "arch", "proxy", "setting", "settings_hash", "dataset", "seed", "status")
 VALUE_COLUMNS = ("value", "score")  # the sweep store calls the proxy value `score`
 PROVENANCE_COLUMNS = ("proxy_version", "package_version", "git_commit", "torch_version", "device", "data_source")
@@ -29,49 +31,75 @@ SYNTHETIC_PREFIX = "synthetic"
 INFINITE_STATUS = {"inf": np.inf, "-inf": -np.inf}
 
 
-def merged_tables(results_dir) -> list[Path]:
-    """`DIR/merged.parquet` and, per sweep folder, `merged.parquet` or else `partial.parquet`, sorted.
+TABLE_KINDS = ("sweeps", "samples")  # library kinds whose tables are in the sweep schema
 
-    A partial table covers fewer archs than the space; coverage is counted downstream, so claims
-    computed from it are reported as indicative, never as reproduced.
+
+def merged_tables(results_dir) -> list[Path]:
+    """The tables listed by the manifests of `sweeps/*` and `samples/*`, each checked against its sha256
+    (CorruptDataError on a mismatch), sorted by kind and name.
+
+    A partial table covers fewer archs than planned; coverage is counted downstream, so claims computed
+    from it are reported as indicative, never as reproduced.
     """
-    root = Path(results_dir)
-    direct = [root / MERGED] if (root / MERGED).is_file() else []
-    per_sweep = [d / MERGED if (d / MERGED).is_file() else d / PARTIAL
-                 for d in sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
-    return direct + [p for p in per_sweep if p.is_file()]
+    return [path for kind in TABLE_KINDS for entry in library.entries(results_dir, kind) for path in entry.tables()]
 
 
 def unmerged_sweeps(results_dir) -> list[str]:
-    """Sweep folders with shards but no merged table: their rows are not read until merged."""
+    """Sweep folders with shards but no manifest (not merged yet): their rows are not read until merged."""
     root = Path(results_dir)
-    return sorted(d.name for d in root.iterdir() if d.is_dir() and (d / "shards").is_dir()
-                  and not (d / MERGED).is_file() and not (d / PARTIAL).is_file())
+    return sorted(d.name for kind in TABLE_KINDS for d in root.glob(f"{kind}/*")
+                  if (d / "shards").is_dir() and not (d / library.MANIFEST).is_file())
 
 
 def load_results(results_dir) -> pd.DataFrame:
-    """All merged sweep tables under a directory, with a `sweep` column (the folder name) and `value`."""
-    frames = []
-    for path in merged_tables(results_dir):
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for damaged files
-            raise CorruptDataError(f"{path}: cannot read as Parquet: {type(exc).__name__}: {exc}") from exc
-        frames.append(_normalize(frame, path))
+    """All library tables under a directory, with a `sweep` column (the entry's name) and `value`."""
+    frames = [read_table(path) for path in merged_tables(results_dir)]
     if not frames:
         return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "value", "sweep"])
     return pd.concat(frames, ignore_index=True)
 
 
-def _normalize(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+INDEX_COLUMNS = ("kind", "name", "what", "rows", "seeds", "claims", "files")
+
+
+def index_markdown(results_dir) -> str:
+    """INDEX.md: one row per library entry (from its manifest), tables first among its files."""
+    lines = ["# Results library", "",
+             f"Generated from the `{library.MANIFEST}` of every `<kind>/<name>/` folder by `zcbench results index` "
+             "(docs/results.md); do not edit by hand.", "",
+             "| " + " | ".join(INDEX_COLUMNS) + " |", "|" + "---|" * len(INDEX_COLUMNS)]
+    for entry in library.entries(results_dir):
+        m = entry.manifest
+        rows = f"{m.get('rows', 0):,}" + ("" if m.get("complete", True) else f" of {m['planned_rows']:,} planned")
+        files = [*m["tables"], *m["files"]]
+        cells = (m["kind"], f"`{m['name']}`", m["what"], rows, ", ".join(map(str, m.get("seeds", []))),
+                 ", ".join(m["claims"]) or "—", "<br>".join(f"`{f}`" for f in [library.MANIFEST, *files]))
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_index(results_dir) -> Path:
+    """Write `results_dir/INDEX.md` (index_markdown) and return its path."""
+    path = Path(results_dir) / library.INDEX
+    path.write_text(index_markdown(results_dir))
+    return path
+
+
+def read_table(path) -> pd.DataFrame:
+    """One table in the sweep schema, with `value` (the proxy value) and `sweep` (its library entry's name)."""
+    path = Path(path)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise CorruptDataError(f"{path}: cannot read as Parquet: {type(exc).__name__}: {exc}") from exc
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     value = next((c for c in VALUE_COLUMNS if c in frame.columns), None)
     if missing or value is None:
         need = missing + ([] if value else ["value (or score)"])
         raise CorruptDataError(f"{path}: missing column(s) {', '.join(need)}; has {', '.join(frame.columns)}")
-    frame = frame.rename(columns={value: "value"}).copy()
+    frame = frame.rename(columns={value: "value"})
     frame["arch"] = frame["arch"].astype(str)
-    frame["sweep"] = path.parent.name
+    frame["sweep"] = path.parent.name  # the library entry's name
     return frame
 
 

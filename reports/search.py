@@ -133,3 +133,67 @@ def group_experiment(tables: dict[str, pd.DataFrame], accuracy: str, rules: dict
                 rows.append({"dataset": dataset, "group": arch_set.name, "method": method, **summarize(runs)})
     return pd.DataFrame(rows, columns=["dataset", "group", "method", "mean", "std", "runs", "failed"])
 
+
+
+# ------------------------------------------------------------------------------------ vectorised runs
+
+def protocol_positions(n_candidates: int, n: int, seeds: Iterable[int], sampler: str = "distinct") -> np.ndarray:
+    """(runs, n) positions into the candidate list drawn exactly as `draw_sample` draws the papers' runs."""
+    return np.stack([draw_sample(list(range(n_candidates)), n, seed, sampler) for seed in seeds])
+
+
+def simulated_positions(n_candidates: int, n: int, runs: int, seed: int, sampler: str = "distinct") -> np.ndarray:
+    """(runs, n) positions for simulated runs (numpy generator `seed`): same distribution as the
+    papers' samplers, not their streams."""
+    rng = np.random.default_rng(seed)
+    if sampler == "with-replacement":
+        return rng.integers(0, n_candidates, size=(runs, n))
+    if n > n_candidates:
+        raise ValueError(f"cannot draw {n} distinct archs from a set of {n_candidates}")
+    return np.stack([rng.choice(n_candidates, n, replace=False) for _ in range(runs)])
+
+
+def _dense_ranks(values: np.ndarray) -> np.ndarray:
+    """Dense ascending ranks 0… of the finite-or-infinite values; NaN → −1."""
+    ranks = np.full(values.shape, -1, dtype=np.int64)
+    usable = ~np.isnan(values)
+    ranks[usable] = np.unique(values[usable], return_inverse=True)[1]
+    return ranks
+
+
+def _row_stable_ranks(keys: np.ndarray) -> np.ndarray:
+    """Per row, 0-based ordinal ranks of `keys` ascending; ties in row (sample) order."""
+    order = np.argsort(keys, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(keys.shape[1]), keys.shape), axis=1)
+    return ranks
+
+
+def _sample_rank_sums(columns: dict[str, np.ndarray], combination: Combination, positions: np.ndarray) -> np.ndarray:
+    """`proxies.combinations.combine` (policy `last`) within every sample row at once."""
+    total = np.zeros(positions.shape, dtype=np.int64)
+    for part in combination.components:
+        if isinstance(part.source, Combination):
+            keys = part.sign * _sample_rank_sums(columns, part.source, positions)
+        else:
+            ranks = _dense_ranks(part.sign * columns[part.source])[positions]
+            worst = -1 if combination.higher_is_better else np.iinfo(np.int64).max
+            keys = np.where(ranks < 0, worst, ranks)
+        total += _row_stable_ranks(keys)
+    return total
+
+
+def pick_positions(columns: dict[str, np.ndarray], rule: Rule, positions: np.ndarray) -> np.ndarray:
+    """For each sample row of `positions`, the candidate position the rule picks (first in sample
+    order on ties, failed rows never picked) — `random_search`'s choice, for many runs at once.
+    `columns` holds one array per score column, aligned with the candidate list."""
+    rows = np.arange(len(positions))
+    if isinstance(rule, Score):
+        sign = 1 if rule.higher_is_better else -1
+        keys = _dense_ranks(sign * columns[rule.column])[positions]
+        if (keys.max(axis=1) < 0).any():
+            raise ValueError(f"a sample has only failed scores for {rule.name!r}")
+        return positions[rows, keys.argmax(axis=1)]
+    sums = _sample_rank_sums(columns, rule, positions)
+    best = sums.argmax(axis=1) if rule.higher_is_better else sums.argmin(axis=1)
+    return positions[rows, best]

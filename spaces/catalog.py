@@ -1,13 +1,13 @@
 """The `Space` interface and the catalog of search spaces (`get_space('nb201')`)."""
 from __future__ import annotations
 
-import difflib
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from torch import nn
+from zcbench.spaces import nb201
+from zcbench.spaces.registry import Registry
 
-from zcbench.spaces import nb201, nb201_networks
-from zcbench.spaces.errors import ZcbenchError
+if TYPE_CHECKING:  # torch is imported when a network is built, not by the catalog (`zcbench ls spaces`)
+    from torch import nn
 
 # Classifier width of each dataset's network head.
 DATASET_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
@@ -51,6 +51,11 @@ class Space:
         """MFLOPs of one forward of the evaluation network, in the NB201 API's convention (spaces.flops)."""
         raise NotImplementedError
 
+    def has_live_path(self, arch) -> bool:
+        """Can signal reach the output (some input→output path of non-`none` ops)? A space whose
+        every cell is connected (NB101 prunes unreachable nodes) keeps this default."""
+        return True
+
 
 class NB201Space(Space):
     name = "nb201"
@@ -73,9 +78,13 @@ class NB201Space(Space):
         return iter(nb201.all_archs())
 
     def build(self, arch, channels=None, cells=None, num_classes=10):
+        from zcbench.spaces import nb201_networks
+
         return nb201_networks.build_network(arch, channels or 16, cells or 5, num_classes)
 
     def build_thin(self, arch, num_classes=10):
+        from zcbench.spaces import nb201_networks
+
         return nb201_networks.build_thin_network(arch, num_classes)
 
     def flops(self, arch, input_size=32, num_classes=10):
@@ -84,30 +93,27 @@ class NB201Space(Space):
 
         return nb201_flops(self.arch(arch), input_size, num_classes)
 
+    def has_live_path(self, arch):
+        return nb201.has_live_path(self.arch(arch))
+
     def param_count(self, arch, num_classes=10):
         """Closed form for the C=16, N=5 network (protocols §1.1), checked against the builder in tests."""
         return (self.BASE_PARAMS_10 + self.PARAMS_PER_CLASS * (num_classes - 10)
                 + sum(self.PARAMS_PER_OP.get(op, 0) for op in arch.ops))
 
 
-_SPACES: dict[str, Space] = {"nb201": NB201Space()}
-
-
-def register_space(space: Space) -> None:
-    _SPACES[space.name] = space
+NB201 = NB201Space()
+# The catalog; NB101 is lazy because its module subclasses Space from this one.
+SPACES: Registry[Space] = Registry("search space", Space, entries={"nb201": "zcbench.spaces.catalog:NB201",
+                                                                     "nb101": "zcbench.spaces.nb101:NB101"})
 
 
 def get_space(name: str) -> Space:
-    try:
-        return _SPACES[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(_SPACES), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ZcbenchError(f"unknown search space {name!r}{hint}; known: {', '.join(sorted(_SPACES))}") from None
+    return SPACES.get(name)
 
 
 def list_spaces() -> list[Space]:
-    return [_SPACES[k] for k in sorted(_SPACES)]
+    return list(SPACES)
 
 
 def nb201_table():
@@ -129,6 +135,3 @@ def nb201_table():
         row.update(iso_class=iso, iso_representative=reps[iso], has_live_path=nb201.has_live_path(arch))
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-from zcbench.spaces import nb101  # noqa: E402,F401  (registers 'nb101'; imported last: it subclasses Space)

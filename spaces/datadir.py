@@ -36,3 +36,12 @@ def find_data_file(candidates: list[str], what: str, how_to_get: str,
         if path.exists():
             return path
     raise DataNotFoundError(what, searched, how_to_get)
+
+
+def data_relative(path: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> str:
+    """`path` relative to the data root that holds it (how result files name their inputs), else as given."""
+    resolved = Path(path).resolve()
+    for root in data_roots(data_dir):
+        if resolved.is_relative_to(root.resolve()):
+            return resolved.relative_to(root.resolve()).as_posix()
+    return str(path)

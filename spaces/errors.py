@@ -13,6 +13,15 @@ class UnknownOperationError(InvalidArchError):
     """An operation name that the space does not define."""
 
 
+class SettingsError(ZcbenchError, ValueError):
+    """A settings value (preset field, `--set key=value`, sweep-config override) of the wrong type, out of
+    range or not among the declared choices; the message names the settings class, field and value."""
+
+
+class NotEnoughDataError(ZcbenchError, ValueError):
+    """The images supplied are too few (or cover too few classes) for what the settings ask to draw."""
+
+
 class DataNotFoundError(ZcbenchError, FileNotFoundError):
     """A data file needed for a computation is absent; says where it was looked for and how to get it."""
 
@@ -24,3 +33,8 @@ class DataNotFoundError(ZcbenchError, FileNotFoundError):
 
 class CorruptDataError(ZcbenchError, ValueError):
     """A data file exists but its content is truncated, malformed or inconsistent."""
+
+
+class UnsafePickleError(CorruptDataError):
+    """A pickled data file that names a class or function outside the loader's allow-list; refused
+    before anything in it runs (`--trust-pickle` lifts the restriction for files the user vouches for)."""

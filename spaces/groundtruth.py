@@ -26,7 +26,8 @@ import pandas as pd
 
 from zcbench.spaces import nb201
 from zcbench.spaces.datadir import find_data_file
-from zcbench.spaces.errors import CorruptDataError, ZcbenchError
+from zcbench.spaces.errors import CorruptDataError, UnsafePickleError, ZcbenchError
+from zcbench.spaces.integrity import torch_load, verify_checksum, write_checksum
 
 # ---------------------------------------------------------------------------------------------
 # What a target is
@@ -270,7 +271,28 @@ def validate_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
         i = int(wrong.idxmax())
         raise CorruptDataError(f"{where}: index {i} has arch {table.at[i, 'arch']!r}, but the NB201 index "
                                f"order gives {expected[i]!r} ({int(wrong.sum())} rows disagree)")
+    _check_rows(table, targets, where)
     return table
+
+
+def _check_rows(table: pd.DataFrame, targets: list, where: str) -> None:
+    """Row-level invariants that catch a flipped value: op counts, isomorphism class and #params
+    (73,306 + 243,040·n3 + 28,000·n1 for 10 classes, +65 per extra class) as the arch string gives
+    them, and accuracies within 0..100 %."""
+    truth = _metadata_table()
+    for col in [c for c in META_COLUMNS[2:] if c in table.columns]:
+        wrong = table[col].to_numpy() != truth[col].to_numpy()
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise CorruptDataError(f"{where}: column {col!r} of index {i} holds {table[col].iloc[i]!r}, but its arch "
+                                   f"gives {truth[col].iloc[i]!r} ({int(wrong.sum())} rows disagree; damaged file?)")
+    for col in targets:
+        values = table[col].to_numpy()
+        outside = ~np.isnan(values) & ((values < 0) | (values > 100))
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise CorruptDataError(f"{where}: accuracy column {col!r} of index {i} holds {values[i]!r}, outside "
+                                   f"0..100 % ({int(outside.sum())} rows; damaged file?)")
 
 
 def _as_numeric(column: pd.Series, name: str, where: str, integer: bool) -> pd.Series:
@@ -288,7 +310,7 @@ def _as_numeric(column: pd.Series, name: str, where: str, integer: bool) -> pd.S
 
 
 def write_table(table: pd.DataFrame, path) -> Path:
-    """Write a table as CSV or Parquet, chosen by the extension."""
+    """Write a table as CSV or Parquet, chosen by the extension, with its `<path>.sha256` checksum."""
     path = Path(path)
     kind = _table_kind(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,6 +318,7 @@ def write_table(table: pd.DataFrame, path) -> Path:
         table.to_csv(path, index=False)
     else:
         table.to_parquet(path, index=False)
+    write_checksum(path)
     return path
 
 
@@ -334,9 +357,11 @@ def _locate(path, what: str, how_to_get: str, data_dir=None) -> Path:
 
 
 def read_table(path, data_dir=None) -> GroundTruth:
-    """Read and validate the normalized table (CSV or Parquet by extension)."""
+    """Read and validate the normalized table (CSV or Parquet by extension); checked against its
+    `.sha256` checksum when it has one (tables the suite writes), else by the row invariants only."""
     path = _locate(path, "normalized NB201 table", HOW_TO_GET_TABLE, data_dir)
     kind = _table_kind(path)
+    verify_checksum(path)
     try:
         if kind == "csv":
             table = pd.read_csv(path)
@@ -498,16 +523,17 @@ def read_nb201_pth(path, version: str | None = None, per_seed: bool = False, dat
     last-epoch top-1 accuracy; with `per_seed`, also `_seed<S>` and `_max` columns. v1_0 has 12-epoch
     results for cifar10-valid only. The plain dict documented in protocols §D.1 is walked directly:
     the `nas_201_api` class deep-copies the whole multi-GB dict on construction (tests check this
-    reader against it on small files).
+    reader against it on small files). Loaded with torch's weights-only unpickler (`--trust-pickle`
+    lifts it): a file naming any other type is refused unrun.
     """
-    import torch
-
     path = _locate(path, "NAS-Bench-201 benchmark file", HOW_TO_GET_PTH, data_dir)
     version = version or pth_version(path)
     if version not in ("v1_0", "v1_1"):
         raise _choice_error("NB201 .pth version", version, ("v1_0", "v1_1"))
     try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
+        data = torch_load(path, "NAS-Bench-201 file")
+    except UnsafePickleError:
+        raise
     except Exception as exc:  # torch.load raises RuntimeError/EOFError/UnpicklingError… for damaged files
         raise CorruptDataError(f"{path}: cannot load the NAS-Bench-201 file (truncated or damaged?): "
                                f"{type(exc).__name__}: {exc}") from exc

@@ -11,12 +11,12 @@
 
 `load_images(dataset, split)` finds the official files under --data-dir / $ZCBENCH_DATA and never
 substitutes anything else; other image sources are loaded explicitly with `load_image_folder`.
-The batch files are pickles: load only files you trust.
+The batch files are pickles: they are read with an allow-list of numpy types
+(`spaces.integrity.load_pickle`); anything else is refused unless `--trust-pickle` is given.
 """
 from __future__ import annotations
 
 import json
-import pickle
 import re
 from pathlib import Path
 
@@ -24,8 +24,9 @@ import numpy as np
 from PIL import Image
 
 from zcbench.spaces.datadir import find_data_file
-from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
+from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, UnsafePickleError, ZcbenchError
 from zcbench.spaces.images import ImageSet
+from zcbench.spaces.integrity import load_pickle
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 IMAGENET16_CLASSES = 120
@@ -59,8 +60,9 @@ HOW_TO_GET = {
 def _load_pickle(path: Path) -> dict:
     """A pickled batch dict with str keys (the CIFAR files are Python 2 pickles with byte-string keys)."""
     try:
-        with open(path, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
+        entry = load_pickle(path, "image batch file", encoding="latin1")
+    except UnsafePickleError:
+        raise
     except Exception as exc:  # EOFError, UnpicklingError, ValueError… for truncated or foreign files
         raise CorruptDataError(f"{path}: cannot unpickle the batch file (truncated or damaged?): "
                                f"{type(exc).__name__}: {exc}") from exc

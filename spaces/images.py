@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from zcbench.spaces.errors import CorruptDataError, NotEnoughDataError, SettingsError
+
 # Per-channel mean/std in 0..255 units (protocols §1.3).
 NORMALIZATION = {
     "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
@@ -33,12 +35,12 @@ class ImageSet:
 
     def __post_init__(self):
         if self.images.ndim != 4 or self.images.shape[-1] != 3 or self.images.dtype != np.uint8:
-            raise ValueError(f"{self.name}: images must be uint8 (N, H, W, 3), got {self.images.dtype} "
-                             f"{self.images.shape}")
+            raise CorruptDataError(f"{self.name}: images must be uint8 (N, H, W, 3), got {self.images.dtype} "
+                                   f"{self.images.shape}")
         if self.labels.shape != (len(self.images),):
-            raise ValueError(f"{self.name}: {len(self.images)} images but labels of shape {self.labels.shape}")
+            raise CorruptDataError(f"{self.name}: {len(self.images)} images but labels of shape {self.labels.shape}")
         if self.stats not in NORMALIZATION:
-            raise ValueError(f"{self.name}: unknown normalisation {self.stats!r}; known: {sorted(NORMALIZATION)}")
+            raise SettingsError(f"{self.name}: unknown normalisation {self.stats!r}; known: {sorted(NORMALIZATION)}")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -53,7 +55,7 @@ class ImageSet:
 
     def sample_indices(self, n: int, rng: np.random.Generator, replace: bool = False) -> np.ndarray:
         if not replace and n > len(self):
-            raise ValueError(f"{self.name}: cannot draw {n} distinct images from {len(self)}")
+            raise NotEnoughDataError(f"{self.name}: cannot draw {n} distinct images from {len(self)}")
         return rng.choice(len(self), size=n, replace=replace)
 
     def tensors(self, indices, rng: np.random.Generator | None = None, augment: bool = False):

@@ -1,7 +1,9 @@
-"""Weight initialisation schemes, named so each score can record which one it used (protocols F.5)."""
+"""Weight initialisation schemes, named so each score can record which one it used (protocols §F.5)."""
 from __future__ import annotations
 
 from torch import nn
+
+from zcbench.spaces.errors import SettingsError
 
 INIT_SCHEMES = ("pytorch_default", "kaiming_normal_fanin", "kaiming_normal_fanout", "kaiming_uniform_fanin",
                 "xavier_uniform", "naswot")
@@ -13,7 +15,7 @@ def initialize(network: nn.Module, scheme: str) -> nn.Module:
     Draws from torch's global RNG: callers seed it (the proxy wrapper does, inside a forked RNG state).
     """
     if scheme not in INIT_SCHEMES:
-        raise ValueError(f"unknown init scheme {scheme!r}; expected one of {INIT_SCHEMES}")
+        raise SettingsError(f"unknown init scheme {scheme!r}; expected one of {INIT_SCHEMES}")
     if scheme == "pytorch_default":
         return network
     if scheme == "naswot":  # the NASWOT NB101 model's explicit init (protocols §1.4)

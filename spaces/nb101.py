@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zcbench.spaces.catalog import Space, register_space
+from zcbench.spaces.catalog import Space
 from zcbench.spaces.datadir import find_data_file
-from zcbench.spaces.errors import InvalidArchError, UnknownOperationError, ZcbenchError
+from zcbench.spaces.errors import DataNotFoundError, InvalidArchError, UnknownOperationError, ZcbenchError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,49 +224,78 @@ HOW_TO_GET_TABLE = ("download nasbench_only108.tfrecord (https://storage.googlea
                     "get_space('nb101').attach_table(PATH) with a converted table or a JSON records file")
 
 
-class NB101Space(Space):
-    """The NB101 space. Cells are referenced by spec or, once a table is attached, by module hash.
+class CellTable:
+    """The cells of a run table, in file order: NASWOT's integer NB101 index (protocols §D.2)."""
 
+    what = "the attached NB101 table"
+
+    def __init__(self, table: pd.DataFrame):
+        cells = table.drop_duplicates("module_hash")
+        self._hashes = list(cells["module_hash"])
+        self._specs = list(zip(cells["adjacency"], cells["operations"]))
+        self._positions = {digest: at for at, digest in enumerate(self._hashes)}
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def position(self, digest: str) -> int | None:
+        return self._positions.get(digest)
+
+    def spec(self, position: int) -> tuple[str, str]:
+        return self._specs[position]
+
+
+class NB101Space(Space):
+    """The NB101 space. Cells are referenced by spec, module hash or position.
+
+    Positions and `archs()` follow the cell index: an attached table (or the converted official table
+    found in the data directory) in file order, else the code enumeration of all 423,624 cells sorted by
+    module hash (`nb101_enumeration`; about a CPU minute, once per process).
     `build` makes the official network (stem 128, 3 stacks × 3 cells) unless told otherwise; the
     NASWOT/Revisit proxy networks use `channels=PROXY_STEM_CHANNELS, num_classes=1` (protocols §E.10).
     """
 
     name = "nb101"
     description = "NAS-Bench-101 cell space (423,624 cells: ≤7 vertices, ≤9 edges, 3 ops)"
-    official_size = 423_624  # unique module hashes in the official dataset
+    official_size = 423_624  # unique module hashes in the official dataset (= the enumeration's count)
     STEM_CHANNELS = 128
     PROXY_STEM_CHANNELS = 16
     MODULES_PER_STACK = 3
 
     def __init__(self):
-        self._cells: dict[str, tuple[str, str]] | None = None  # hash → (bits, ops) in file order
-        self._order: list[str] = []
+        self._cells: CellTable | None = None
 
-    # ---- the hash → spec index
+    # ---- the cell index
     def attach_table(self, source) -> NB101Space:
         """Index the cells of a run table (a DataFrame, or a .parquet/.csv/.json/.tfrecord path) by module hash."""
         from zcbench.spaces.nb101_records import load_table
 
-        table = load_table(source) if isinstance(source, (str, os.PathLike)) else source
-        cells = table.drop_duplicates("module_hash")
-        self._cells = dict(zip(cells["module_hash"], zip(cells["adjacency"], cells["operations"])))
-        self._order = list(self._cells)
+        self._cells = CellTable(load_table(source) if isinstance(source, (str, os.PathLike)) else source)
         return self
 
-    def _index(self) -> dict[str, tuple[str, str]]:
+    @staticmethod
+    def _enumeration():
+        from zcbench.spaces.nb101_enumeration import enumerate_cells
+
+        return enumerate_cells()
+
+    def _index(self):
+        """The attached table, else the converted table in the data directory, else the enumeration."""
         if self._cells is None:
-            self.attach_table(find_data_file(list(TABLE_CANDIDATES), "the NB101 table (module hash → cell)",
-                                             HOW_TO_GET_TABLE))
+            try:
+                self.attach_table(find_data_file(list(TABLE_CANDIDATES), "the NB101 table (module hash → cell)",
+                                                 HOW_TO_GET_TABLE))
+            except DataNotFoundError:
+                return self._enumeration()
         return self._cells
 
     def __len__(self) -> int:
-        """Cells of the attached table (found in the data directory when none is attached yet): positions
-        and samples index that table, so a size it does not have would pick cells that do not exist."""
+        """Cells of the index: positions and samples address exactly these."""
         return len(self._index())
 
     def arch(self, ref) -> NB101Arch:
-        """An NB101Arch from: an NB101Arch; a module hash or a position in file order (needs a table);
-        an (adjacency, ops) pair; a dict with adjacency/operations (or NB101's module_* keys); 'BITS:ops'."""
+        """An NB101Arch from: an NB101Arch; a module hash or a position of the index (see the class); an
+        (adjacency, ops) pair; a dict with adjacency/operations (or NB101's module_* keys); 'BITS:ops'."""
         if isinstance(ref, NB101Arch):
             return ref
         if isinstance(ref, str) and _HASH_PATTERN.match(ref.strip().lower()):
@@ -287,24 +316,24 @@ class NB101Space(Space):
 
     def _by_hash(self, digest: str) -> NB101Arch:
         index = self._index()
-        if digest not in index:
-            raise InvalidArchError(f"module hash {digest} is not in the attached NB101 table ({len(index)} cells)")
-        return make_arch(*index[digest])
+        position = index.position(digest)
+        if position is None:
+            raise InvalidArchError(f"module hash {digest} is not in {index.what} ({len(index)} cells)")
+        return make_arch(*index.spec(position))
 
     def _by_position(self, position: int) -> NB101Arch:
-        """NASWOT's integer NB101 index: the position of the hash in file (dict) order (protocols §D.2)."""
         index = self._index()
-        if not 0 <= position < len(self._order):
-            raise InvalidArchError(f"NB101 position {position} out of range 0..{len(self._order) - 1}")
-        return make_arch(*index[self._order[position]])
+        if not 0 <= position < len(index):
+            raise InvalidArchError(f"NB101 position {position} out of range 0..{len(index) - 1} of {index.what}")
+        return make_arch(*index.spec(position))
 
     def arch_id(self, arch) -> str:
         return self.arch(arch).module_hash
 
     def archs(self) -> Iterator[NB101Arch]:
-        """The cells of the attached table in file order (every NB101 cell for the official file)."""
+        """The cells of the index in position order (every NB101 cell without a partial table)."""
         index = self._index()
-        return (make_arch(*index[digest]) for digest in self._order)
+        return (make_arch(*index.spec(position)) for position in range(len(index)))
 
     def build(self, arch, channels=None, cells=None, num_classes=10):
         """The NB101 network (NASWOT init); `channels` = stem width (default 128), `cells` = cells per stack."""
@@ -320,10 +349,12 @@ class NB101Space(Space):
         return build_thin_network(self.arch(arch), num_classes=num_classes)
 
     def flops(self, arch, input_size=32, num_classes=10) -> float:
-        """MFLOPs of the stem-128 network, counted by forward hooks on the built network."""
-        from zcbench.spaces.flops import count_flops
+        """MFLOPs of the stem-128 network, counted without building it (equal to `spaces.flops.count_flops`
+        on the built network, tested)."""
+        from zcbench.spaces.nb101_networks import count_flops
 
-        return count_flops(self.build(arch, num_classes=num_classes), (3, input_size, input_size))
+        return count_flops(self.arch(arch), stem_channels=self.STEM_CHANNELS, num_classes=num_classes,
+                           input_size=input_size)
 
     def param_count(self, arch, num_classes=10) -> int:
         """Trainable parameters of the stem-128 network: equals the records' `trainable_parameters`."""
@@ -332,14 +363,24 @@ class NB101Space(Space):
         return count_parameters(self.arch(arch), stem_channels=self.STEM_CHANNELS, num_classes=num_classes)
 
 
+def export_table(cells_csv=None, every_cell: bool = False) -> pd.DataFrame:
+    """`zcbench space export nb101`: every enumerated cell (`--all`, sorted by module hash; see
+    `nb101_enumeration.NB101Enumeration.table`) or the cells of a CSV (`--cells`, see `cells_table`)."""
+    if every_cell == (cells_csv is not None):
+        raise ZcbenchError("nb101 export needs exactly one of --all (every cell of the enumerated space) or "
+                           "--cells CELLS.csv (`adjacency` 49-bit strings and `operations` comma-separated labels)")
+    if every_cell:
+        from zcbench.spaces.nb101_enumeration import enumerate_cells
+
+        return enumerate_cells().table()
+    return cells_table(cells_csv)
+
+
 def cells_table(cells_csv) -> pd.DataFrame:
-    """`zcbench space export nb101`: the cells of a CSV (`adjacency` bits, `operations` labels) with
-    `module_hash`, `params` (stem 128, 10 classes) and `flops` (MFLOPs of one 3×32×32 forward)."""
+    """The cells of a CSV (`adjacency` bits, `operations` labels) with `module_hash`, `params` (stem 128,
+    10 classes) and `flops` (MFLOPs of one 3×32×32 forward)."""
     import pandas as pd
 
-    if cells_csv is None:
-        raise ZcbenchError("nb101 export needs --cells CELLS.csv with `adjacency` (49-bit string) and "
-                           "`operations` (comma-separated labels) columns")
     table = pd.read_csv(cells_csv, dtype={"adjacency": str})
     missing = {"adjacency", "operations"} - set(table.columns)
     if missing:
@@ -357,4 +398,4 @@ def cells_table(cells_csv) -> pd.DataFrame:
     return table.assign(module_hash=hashes, params=params, flops=flops)
 
 
-register_space(NB101Space())
+NB101 = NB101Space()  # the catalog's lazy 'nb101' entry

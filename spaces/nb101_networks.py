@@ -170,19 +170,40 @@ def build_thin_network(arch, num_classes: int = 10, init: str = "naswot") -> NB1
     return naswot_init(network) if init == "naswot" else initialize(network, init)
 
 
+def _convs(arch, stem_channels: int, num_stacks: int, modules_per_stack: int, input_size: int):
+    """(C_in, C_out, kernel, output positions) of every conv of `build_network(...)`, in any order."""
+    side = input_size
+    yield 3, stem_channels, 3, side * side
+    c_in, n = stem_channels, len(arch.matrix)
+    for c_out in stack_channels(stem_channels, num_stacks):
+        if c_out != stem_channels:
+            side = -(-side // 2)  # the 2×2 'same' max-pool rounds up
+        for _ in range(modules_per_stack):
+            channels = vertex_channels(arch.matrix, c_in, c_out)
+            for v, op in enumerate(arch.ops[1:-1], start=1):
+                if op in KERNELS:
+                    yield channels[v], channels[v], KERNELS[op], side * side
+            for v in range(1, n):
+                if arch.matrix[0][v]:
+                    yield c_in, channels[v], 1, side * side
+            c_in = c_out
+
+
 def count_parameters(arch, stem_channels: int = 128, num_stacks: int = 3, modules_per_stack: int = 3,
                      num_classes: int = 10) -> int:
     """Trainable parameters of `build_network(...)` without building it (each conv: k²·C_in·C_out + 2·C_out)."""
-    def conv_bn(c_in, c_out, kernel):
-        return kernel * kernel * c_in * c_out + 2 * c_out
+    convs = sum(k * k * c_in * c_out + 2 * c_out
+                for c_in, c_out, k, _ in _convs(arch, stem_channels, num_stacks, modules_per_stack, 32))
+    c_last = stack_channels(stem_channels, num_stacks)[-1]
+    return convs + c_last * num_classes + num_classes
 
-    total, c_in = conv_bn(3, stem_channels, 3), stem_channels
-    n = len(arch.matrix)
-    for c_out in stack_channels(stem_channels, num_stacks):
-        for _ in range(modules_per_stack):
-            channels = vertex_channels(arch.matrix, c_in, c_out)
-            total += sum(conv_bn(channels[v], channels[v], KERNELS[op])
-                         for v, op in enumerate(arch.ops[1:-1], start=1) if op in KERNELS)
-            total += sum(conv_bn(c_in, channels[v], 1) for v in range(1, n) if arch.matrix[0][v])
-            c_in = c_out
-    return total + c_in * num_classes + num_classes
+
+def count_flops(arch, stem_channels: int = 128, num_stacks: int = 3, modules_per_stack: int = 3,
+                num_classes: int = 10, input_size: int = 32) -> float:
+    """MFLOPs of one forward of `build_network(...)` without building it, in `spaces.flops.count_flops`'s
+    convention (conv: positions·k²·C_in·C_out, Linear: in·out + out; pooling, BN, ReLU, sums not counted)."""
+    convs = sum(positions * k * k * c_in * c_out
+                for c_in, c_out, k, positions in _convs(arch, stem_channels, num_stacks, modules_per_stack,
+                                                        input_size))
+    c_last = stack_channels(stem_channels, num_stacks)[-1]
+    return (convs + c_last * num_classes + num_classes) / 1e6

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from zcbench.spaces import nb101
 from zcbench.spaces.errors import CorruptDataError, InvalidArchError, ZcbenchError
+from zcbench.spaces.integrity import verify_checksum, write_checksum
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -410,6 +411,7 @@ def convert_tfrecord(input_path, out_path, batch_rows: int = 50_000, verify_crc:
         partial.unlink(missing_ok=True)
         raise CorruptDataError(f"{input_path}: no records")
     os.replace(partial, out)
+    write_checksum(out)
     seconds = time.perf_counter() - started
     per_budget = ", ".join(f"{epochs} epochs: {count}" for epochs, count in sorted(budgets.items()))
     return (f"converted {runs} NB101 runs ({per_budget}) from {input_path} to {out} in {seconds:.1f} s "
@@ -444,6 +446,7 @@ def load_table(source) -> pd.DataFrame:
     path = Path(source)
     if not path.is_file():
         raise ZcbenchError(f"NB101 table not found: {path}")
+    verify_checksum(path)  # tables written by convert_tfrecord carry a .sha256
     if path.suffix == ".parquet":
         table = pd.read_parquet(path)
     elif path.suffix == ".csv":

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from zcbench.spaces.datadir import find_data_file
+from zcbench.spaces.errors import NotEnoughDataError, SettingsError
 from zcbench.spaces.image_files import read_cifar_split
 from zcbench.spaces.images import ImageSet
 
@@ -34,20 +35,20 @@ def sample_proxy_set(data: ImageSet, classes: int, per_class: int, rng: np.rando
     Returns the subset (in the permuted order) and a description (chosen original labels, indices).
     """
     if classes < 1 or per_class < 1:
-        raise ValueError(f"a proxy set needs ≥1 class and ≥1 image per class, got {classes} × {per_class}")
+        raise SettingsError(f"a proxy set needs ≥1 class and ≥1 image per class, got {classes} × {per_class}")
     pool = np.arange(len(data)) if pool is None else np.asarray(pool, dtype=np.int64)
     if pool.size and (pool.min() < 0 or pool.max() >= len(data)):
         raise ValueError(f"{data.name}: pool indices must lie in [0, {len(data)}), got "
                          f"[{pool.min()}, {pool.max()}]")
     present, counts = np.unique(data.labels[pool], return_counts=True)
     if classes > len(present):
-        raise ValueError(f"{data.name}: asked for {classes} classes but the pool of {len(pool)} images has "
-                         f"only {len(present)}")
+        raise NotEnoughDataError(f"{data.name}: asked for {classes} classes but the pool of {len(pool)} images "
+                                 f"has only {len(present)}")
     chosen = present if classes == len(present) else np.sort(rng.permutation(present)[:classes])
     short = {int(c): int(n) for c, n in zip(present, counts) if c in chosen and n < per_class}
     if short:
-        raise ValueError(f"{data.name}: classes with fewer than {per_class} images in the pool "
-                         f"(label: count): {short}")
+        raise NotEnoughDataError(f"{data.name}: classes with fewer than {per_class} images in the pool "
+                                 f"(label: count): {short}")
     shuffled = rng.permutation(pool)
     shuffled_labels = data.labels[shuffled]
     positions = np.sort(np.concatenate([np.flatnonzero(shuffled_labels == c)[:per_class] for c in chosen]))

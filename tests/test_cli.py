@@ -1,4 +1,5 @@
-"""`zcbench score`: one JSON line per proxy, image sourcing, settings overrides, exit codes.
+"""`zcbench score`: one JSON line per proxy with --json (a table without), image sourcing, settings overrides,
+exit codes.
 
 Most tests swap in a registry of small fake proxies (cheap, and each fake pins one behaviour);
 the real registry is exercised through `params` (closed form) and the console script.
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zcbench.proxies.registry import REGISTRY, ProxyResult, ProxySpec, Registry, settings_hash
+from zcbench.proxies.registry import REGISTRY, ProxyResult, ProxySpec, proxy_registry, settings_hash
 from zcbench.spaces import nb201
 from zcbench import cli
 
@@ -51,7 +52,7 @@ def fake_spec(name, compute, needs=()):
 
 @pytest.fixture
 def fake_registry(monkeypatch):
-    registry = Registry()
+    registry = proxy_registry()
     registry.register(fake_spec("image_mean", _image_mean, needs=("images",)))
     registry.register(fake_spec("infinite", lambda ctx, s: ProxyResult(float("inf"))))
     registry.register(fake_spec("raises", _raise))
@@ -65,7 +66,7 @@ def no_data_dir(monkeypatch):
 
 
 def score(capsys, *args):
-    code = cli.main(["score", *args])
+    code = cli.main(["score", "--json", *args])
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in captured.out.splitlines()]
     return code, rows, captured.err
@@ -248,8 +249,8 @@ def test_combination_ranks_over_the_given_archs(capsys):
     """`--combination lr2+params`-style rank sums need a set: one line per arch, equal to combine()."""
     from zcbench.proxies.combinations import combine
 
-    code = cli.main(["score", "--arch", "0", "--arch", "6111", "--arch", "3", "--combination", "lr1+params",
-                 "--images", "synthetic", "--set", "batch_size=64"])
+    code = cli.main(["score", "--json", "--arch", "0", "--arch", "6111", "--arch", "3", "--combination", "lr1+params",
+                     "--images", "synthetic", "--set", "batch_size=64"])
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     scores = {(r["proxy"], r["arch"]): r["value"] for r in lines if "proxy" in r}

@@ -10,8 +10,6 @@ from zcbench.spaces.nb201 import resolve_arch
 CONV3_ONCE = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 POOL_ONCE = "|avg_pool_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
-pytestmark = pytest.mark.usefixtures("single_thread_torch")
-
 
 @pytest.mark.parametrize("dataset, size, classes",
                          [("cifar10", 32, 10), ("cifar100", 32, 100), ("imagenet16", 16, 120)])

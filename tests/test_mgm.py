@@ -27,7 +27,6 @@ ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 ALL_CONV3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 MIXED = "|nor_conv_1x1~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
 TINY = {"channels": 4, "cells": 1}
-pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +212,7 @@ def test_paper_preset_differs_from_code_exactly_in_the_estimator_choices(images)
 
 def test_too_few_images_and_bad_settings_are_named():
     result = MGM.score(MIXED, data=synthetic_imageset(n=20, size=8), **TINY)
-    assert result.status.startswith("error:ValueError") and "cannot draw 50" in result.status
+    assert result.status.startswith("error:NotEnoughDataError") and "cannot draw 50" in result.status
     with pytest.raises(ValueError, match="even number"):
         MGMSettings(samples=49)
     with pytest.raises(ValueError, match="entries"):

@@ -19,10 +19,10 @@ from zcbench.spaces.nb101_networks import (
     naswot_init,
     vertex_channels,
 )
+from zcbench.spaces.nb101_networks import count_flops as nb101_count_flops
 from zcbench.spaces.nb201_networks import NetOutput
 
 C3, C1, MP = nb101.OPS
-pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
 
 def numel_on_meta(arch, **kwargs) -> int:
@@ -39,6 +39,15 @@ def test_parameter_count_equals_official_trainable_parameters(shared_data):
         assert numel_on_meta(arch) == record["trainable_parameters"], record["module_hash"]
         assert count_parameters(arch) == record["trainable_parameters"]
         assert get_space("nb101").param_count(arch) == record["trainable_parameters"]
+
+
+@pytest.mark.parametrize("input_size", [32, 31])
+def test_counted_flops_equal_the_forward_hooks_on_the_built_network(shared_data, input_size):
+    records = json.loads((shared_data / "nb101" / "nb101_records30.json").read_text())
+    for record in records[:3]:
+        arch = nb101.make_arch(record["module_adjacency"], record["module_operations"])
+        built = count_flops(build_network(arch, init="pytorch_default"), (3, input_size, input_size))
+        assert nb101_count_flops(arch, input_size=input_size) == pytest.approx(built, rel=1e-12)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from zcbench.proxies.networks import build_scoring_network
 from zcbench.proxies.registry import REGISTRY, EvalContext, get_proxy
 from zcbench.spaces.catalog import get_space
 
-pytestmark = pytest.mark.usefixtures("single_thread_torch")
 SPEC = "0110000" "0001000" "0001000" "0000100" "0000010" "0000001" "0000000"  # 7×7 rows
 OPS = "input,conv3x3-bn-relu,conv1x1-bn-relu,conv3x3-bn-relu,maxpool3x3,conv1x1-bn-relu,output"
 TINY = {"channels": 4, "cells": 1}

@@ -7,7 +7,7 @@ import pytest
 
 from zcbench.spaces import nb101
 from zcbench.spaces.catalog import get_space, list_spaces
-from zcbench.spaces.errors import DataNotFoundError, InvalidArchError, UnknownOperationError
+from zcbench.spaces.errors import InvalidArchError, UnknownOperationError
 from zcbench.cli import main as zcbench
 
 C3, C1, MP = nb101.OPS
@@ -153,10 +153,46 @@ def test_arch_accepts_hash_position_spec_dict_and_string(shared_data, records30)
         space.arch(1.5)
 
 
-def test_hash_lookup_without_a_table_says_how_to_get_one(tmp_path, monkeypatch):
+@pytest.fixture
+def small_enumeration(monkeypatch):
+    """The ≤ 4-vertex enumeration (91 cells) in place of the full one (a CPU minute)."""
+    from zcbench.spaces import nb101_enumeration
+
+    small = nb101_enumeration.enumerate_cells(4)
+    monkeypatch.setattr(nb101_enumeration, "enumerate_cells", lambda: small)
+    return small
+
+
+def test_without_a_table_the_index_is_the_enumeration_sorted_by_hash(tmp_path, monkeypatch, small_enumeration):
+    """Bug: len() was the official size before a table was attached, while no position could be resolved."""
     monkeypatch.setenv("ZCBENCH_DATA", str(tmp_path))
-    with pytest.raises(DataNotFoundError, match="zcbench data convert nb101"):
-        nb101.NB101Space().arch("0" * 32)
+    space = nb101.NB101Space()
+    assert len(space) == len(small_enumeration) == 91
+    hashes = [space.arch_id(space.arch(position)) for position in range(len(space))]
+    assert hashes == sorted(hashes) == [a.module_hash for a in space.archs()]
+    assert space.arch(hashes[5]) == space.arch(5)
+    with pytest.raises(InvalidArchError, match=r"not in the enumerated NB101 space \(≤ 4 vertices"):
+        space.arch("0" * 32)
+    with pytest.raises(InvalidArchError, match="out of range 0..90 of the enumerated"):
+        space.arch(91)
+
+
+def test_an_attached_table_replaces_the_enumeration_as_index(shared_data, small_enumeration):
+    space = nb101.NB101Space()
+    assert len(space) == 91
+    space.attach_table(shared_data / "nb101" / "nb101_records30.json")
+    assert len(space) == 30
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_space_export_all_writes_every_enumerated_cell(tmp_path, small_enumeration, suffix):
+    out = tmp_path / f"cells{suffix}"
+    assert zcbench(["space", "export", "nb101", "--all", "--out", str(out)]) == 0
+    table = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out, dtype={"adjacency": str})
+    assert list(table["module_hash"]) == [h.decode() for h in small_enumeration.hashes]
+    assert set(table.columns) >= {"adjacency", "operations", "num_vertices", "num_edges", "params", "flops"}
+    first = table.iloc[0]
+    assert nb101.make_arch(first["adjacency"], first["operations"]).module_hash == first["module_hash"]
 
 
 def test_space_export_adds_hash_params_and_flops(shared_data, tmp_path):
@@ -175,9 +211,10 @@ def test_space_export_adds_hash_params_and_flops(shared_data, tmp_path):
     assert ((expected["flops_m"].to_numpy() - table["flops"].to_numpy()) > 0).all()
 
 
-def test_space_export_without_cells_is_a_clear_error(tmp_path, capsys):
-    assert zcbench(["space", "export", "nb101", "--out", str(tmp_path / "x.csv")]) == 2
-    assert "--cells" in capsys.readouterr().err
+@pytest.mark.parametrize("choice", [[], ["--all", "--cells", "cells.csv"]])
+def test_space_export_needs_all_or_cells(tmp_path, capsys, choice):
+    assert zcbench(["space", "export", "nb101", *choice, "--out", str(tmp_path / "x.csv")]) == 2
+    assert "exactly one of --all" in capsys.readouterr().err
 
 
 def test_params_proxy_scores_nb101_cells_once_the_space_is_enabled(shared_data, records30):

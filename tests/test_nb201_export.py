@@ -44,4 +44,4 @@ def test_export_matches_nb201_csv_params_and_iso_partition(exported, shared_data
 
 def test_export_unknown_space_is_a_clear_error(capsys, tmp_path):
     assert main(["space", "export", "nb2O1", "--out", str(tmp_path / "x.csv")]) == 2
-    assert "did you mean 'nb201'" in capsys.readouterr().err
+    assert "did you mean 'nb201'" in capsys.readouterr().err.lower()

@@ -20,9 +20,6 @@ DEAD_CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 TINY = {"channels": 4, "cells": 1, "batch_size": 12, "repeats": 2}
 
 
-pytestmark = pytest.mark.usefixtures("single_thread_torch")
-
-
 @pytest.fixture(scope="module")
 def data():
     return synthetic_imageset(n=48, size=8, num_classes=10, seed=1)

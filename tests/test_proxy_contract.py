@@ -33,9 +33,6 @@ CASES = [pytest.param(name, preset, preset_space(spec, preset), id=f"{name}-{pre
          for name in REGISTRY.names() for spec in [REGISTRY.get(name)] for preset in spec.presets]
 
 
-pytestmark = pytest.mark.usefixtures("single_thread_torch")
-
-
 @pytest.fixture(scope="module")
 def images():
     return tiny_images()

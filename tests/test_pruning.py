@@ -161,7 +161,7 @@ def test_cli_search_prune_writes_and_skips(tmp_path, capsys):
     assert main(args) == 0
     assert not json.loads(capsys.readouterr().out.strip())["computed"]
     assert main(["search", "prune", "--images", "synthetic", "--set", "bogus=1", "--out", str(tmp_path)]) == 2
-    assert "not pruning settings" in capsys.readouterr().err
+    assert "PruningSettings has no settings field(s) ['bogus']" in capsys.readouterr().err
     assert main(["search", "prune", "--setting", "paper", "--criterion", "ntk", "--show-settings"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["settings"]["ntk_batch"] == 32 and shown["settings"]["criterion"] == "ntk"

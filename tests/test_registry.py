@@ -1,6 +1,8 @@
-"""The proxy registry: lookup errors, duplicate names, metadata of every entry, settings hashes, plugins.
+"""The generic Registry and the proxy registry: lazy entries, load failures, lookup errors, duplicate
+names, freezing, metadata of every entry against the papers, settings hashes, plugins.
 
-Every per-proxy test is parametrized over `REGISTRY.names()`, so a new proxy is checked by adding it.
+The built-in proxies are checked against EXPECTED, written from the papers (direction, cost, inputs,
+presets), not read back from the registry; a new proxy fails until it is added there.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sys
 
 import pytest
 
+from zcbench import cli
 from zcbench.proxies.registry import (
     COST_CLASSES,
     ENTRY_POINT_GROUP,
@@ -21,14 +24,29 @@ from zcbench.proxies.registry import (
     REGISTRY,
     ProxyResult,
     ProxySpec,
-    Registry,
+    proxy_registry,
     settings_hash,
 )
 from zcbench.spaces.errors import ZcbenchError
-from zcbench import cli
+from zcbench.spaces.registry import Registry, RegistryError
 
 NAMES = REGISTRY.names()
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.+-]*$")
+SHORT_TRAIN_NEEDS = {"images", "labels", "gradients"}
+# name → (higher is better, cost class, needs, presets), from the papers: κ, the training loss and θ_feat
+# are lower-is-better (TE-NAS §3.1.1; Revisit Tab. 3); MGM and short training use labels (cross-entropy).
+EXPECTED = {
+    "params": (True, "parameter-free", set(), {"code", "paper"}),
+    "flops": (True, "parameter-free", set(), {"code", "paper"}),
+    "lr1": (True, "forward", {"images"}, {"code", "paper", "nb101"}),
+    "naswot": (True, "backward", {"images", "gradients"}, {"code", "paper", "naslib", "nb101"}),
+    "naswot_v1": (True, "backward", {"images", "gradients"}, {"code", "paper", "nb101"}),
+    "ntk": (False, "per-sample-backward", {"images", "gradients"}, {"code", "paper", "supernet", "nb101"}),
+    "mgm": (True, "per-sample-backward", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
+    "angle": (True, "short-train", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
+    "angle_feat": (False, "short-train", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
+    "loss": (False, "short-train", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +80,20 @@ def test_unknown_name_without_close_match_lists_known_proxies():
     assert all(name in str(err.value) for name in NAMES)
 
 
+def test_builtin_proxies_are_the_expected_ones():
+    assert NAMES == sorted(EXPECTED)
+    assert REGISTRY.failures() == {}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_builtin_proxy_metadata_matches_the_papers(name):
+    spec = REGISTRY.get(name)
+    assert (spec.higher_is_better, spec.cost_class, set(spec.needs), set(spec.presets)) == EXPECTED[name]
+    assert spec.spaces == ("nb201", "nb101")
+
+
 def test_registering_a_second_proxy_under_a_taken_name_fails():
-    registry = Registry()
+    registry = proxy_registry()
     first = registry.register(constant_spec("const"))
     with pytest.raises(ZcbenchError, match="'const' is already registered"):
         registry.register(constant_spec("const", summary="another"))
@@ -175,36 +205,112 @@ def test_third_party_plugin_is_found_through_its_entry_point(monkeypatch, capsys
         return [e for e in entries if group is None or e.group == group]
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fake_entry_points)
-    registry = Registry()
+    registry = proxy_registry()
     assert registry.get("third_party_const") is plugin
     assert "not_a_proxy" not in registry
     assert plugin.score(0).value == 1.0
 
-    monkeypatch.setattr("zcbench.commands.ls.REGISTRY", registry)
+    monkeypatch.setattr("zcbench.proxies.registry.REGISTRY", registry)
     assert cli.main(["ls", "proxies", "--json"]) == 0
     listed = {row["name"] for row in json.loads(capsys.readouterr().out)}
     assert "third_party_const" in listed
 
 
-def test_plugin_entry_point_that_is_not_a_proxy_spec_is_named(monkeypatch):
+def test_plugin_entry_point_that_is_not_a_proxy_spec_is_named_and_spares_the_others(monkeypatch):
     bad = FakeEntryPoint("broken", ENTRY_POINT_GROUP, object())
+    good = FakeEntryPoint("third_party_const", ENTRY_POINT_GROUP, constant_spec("third_party_const"))
     monkeypatch.setattr(importlib.metadata, "entry_points",
-                        lambda *, group=None, **_: [bad] if group in (None, ENTRY_POINT_GROUP) else [])
-    with pytest.raises(ZcbenchError, match="'broken' = 'fake_plugin:broken'.*must point at a ProxySpec, got object"):
-        Registry().names()
+                        lambda *, group=None, **_: [bad, good] if group in (None, ENTRY_POINT_GROUP) else [])
+    registry = proxy_registry()
+    assert registry.names() == ["third_party_const"]
+    message = "'broken' = 'fake_plugin:broken' in group 'zcbench.proxies' must point at a ProxySpec, got object"
+    assert registry.failures() == {"broken": message}
+    with pytest.raises(RegistryError, match=re.escape(message)):
+        registry.get("broken")
+
+
+# ---------------------------------------------------------------------------------- generic Registry
+
+@pytest.fixture
+def plugin_module(tmp_path, monkeypatch):
+    """An importable, not yet imported module `zcbench_test_plugin` with GOOD = "good" and NUMBER = 3."""
+    (tmp_path / "zcbench_test_plugin.py").write_text('GOOD = "good"\nNUMBER = 3\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "zcbench_test_plugin", raising=False)
+    yield "zcbench_test_plugin"
+    sys.modules.pop("zcbench_test_plugin", None)
+
+
+def test_lazy_entries_import_on_first_lookup(plugin_module):
+    registry = Registry("thing", str, entries={"good": f"{plugin_module}:GOOD"})
+    assert plugin_module not in sys.modules
+    assert registry.get("good") == "good" and plugin_module in sys.modules
+
+
+def test_a_failing_lazy_entry_is_attributed_and_the_rest_loads(plugin_module):
+    registry = Registry("thing", str, entries={"missing": "zcbench_no_such_module:X", "typo": f"{plugin_module}:GOD",
+                                               "number": f"{plugin_module}:NUMBER", "good": f"{plugin_module}:GOOD"})
+    assert registry.names() == ["good"]
+    failures = registry.failures()
+    assert sorted(failures) == ["missing", "number", "typo"]
+    assert "ModuleNotFoundError" in failures["missing"] and "zcbench_no_such_module" in failures["missing"]
+    assert "AttributeError" in failures["typo"] and "GOD" in failures["typo"]
+    assert failures["number"].endswith("must point at a str, got int")
+    with pytest.raises(RegistryError, match="thing 'typo' = 'zcbench_test_plugin:GOD' failed to load: AttributeError"):
+        registry.get("typo")
+    assert registry.names() == ["good"]  # loaded once: a failure does not leave a half registry to retry
+
+
+def test_unknown_name_suggests_close_names_of_any_registry():
+    registry = Registry("colour", entries={})
+    for name in ("red", "green"):
+        registry.register(name.upper(), name)
+    expected = "unknown colour 'gren'. Did you mean 'green'? Known colours: green, red"
+    with pytest.raises(RegistryError, match=re.escape(expected)):
+        registry.get("gren")
+
+
+def test_registry_is_frozen_after_load(plugin_module):
+    registry = Registry("thing", str, entries={"good": f"{plugin_module}:GOOD"})
+    assert "good" in registry
+    with pytest.raises(RegistryError, match="frozen"):
+        registry.add_lazy("late", f"{plugin_module}:GOOD")
+    with pytest.raises(RegistryError, match="'good' is already registered"):
+        registry.register("other", "good")
+    with pytest.raises(TypeError):
+        registry.items()["good"] = "replaced"  # type: ignore[index]
+    registry.register("new", "extra")  # an explicit plugin may still add a name
+    assert registry.names() == ["extra", "good"]
+
+
+def test_lookup_during_a_lazy_import_does_not_reenter_the_load(tmp_path, monkeypatch):
+    """A target module that looks its registry up while being imported sees the partial table."""
+    (tmp_path / "zcbench_host.py").write_text(
+        "from zcbench.spaces.registry import Registry\n"
+        "REGISTRY = Registry('thing', str, entries={'v': 'zcbench_target:VALUE'})\nSEEN = []\n")
+    (tmp_path / "zcbench_target.py").write_text(
+        "import zcbench_host\nzcbench_host.SEEN.append(zcbench_host.REGISTRY.names())\nVALUE = 'v'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import zcbench_host
+
+    try:
+        assert zcbench_host.REGISTRY.names() == ["v"] and zcbench_host.SEEN == [[]]
+    finally:
+        for module in ("zcbench_host", "zcbench_target"):
+            sys.modules.pop(module, None)
 
 
 def test_ls_proxies_json_carries_every_metadata_field(capsys):
     assert cli.main(["ls", "proxies", "--json"]) == 0
     listed = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-    assert sorted(listed) == NAMES
-    for spec in REGISTRY:
-        expected = json.loads(json.dumps(spec.metadata(), default=str))
-        assert listed[spec.name] == expected
-        for key in ("name", "version", "higher_is_better", "cost_class", "needs", "paper", "summary",
-                    "spaces", "settings"):
-            assert key in listed[spec.name], key
-        assert "code" in listed[spec.name]["settings"]
+    assert sorted(listed) == sorted(EXPECTED)
+    for name, (higher, cost, needs, presets) in EXPECTED.items():
+        row = listed[name]
+        assert set(row) >= {"name", "version", "higher_is_better", "cost_class", "needs", "paper", "summary",
+                            "spaces", "settings"}
+        assert (row["higher_is_better"], row["cost_class"], set(row["needs"]), set(row["settings"])) == \
+            (higher, cost, needs, presets)
+        assert row["settings"]["code"] == json.loads(json.dumps(dataclasses.asdict(REGISTRY.get(name).presets["code"])))
 
 
 def test_ls_proxies_table_lists_every_proxy(capsys):

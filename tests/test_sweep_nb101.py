@@ -12,8 +12,6 @@ import pytest
 from zcbench.benchmarks.sweep import parse_config, run_sweep
 from zcbench.benchmarks.sweep.config import ConfigError
 
-pytestmark = pytest.mark.usefixtures("single_thread_torch")
-
 
 def record_specs(shared_data, n=3):
     """`BITS:ops` refs and trainable_parameters of the first n official records."""
@@ -76,7 +74,6 @@ def nb101_table_in_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ZCBENCH_DATA", str(tmp_path / "data"))
     space = get_space("nb101")
     monkeypatch.setattr(space, "_cells", None)
-    monkeypatch.setattr(space, "_order", [])
     return nb101_records.load_table(tmp_path / "data" / "nb101" / "nb101_only108.parquet")
 
 

@@ -20,6 +20,8 @@ another executor or on another machine. Example (all keys: configs/*.toml):
 """
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,13 @@ DATA_SOURCES = ("synthetic", "folder", "dataset")
 EXECUTORS = ("serial", "process", "submitit")
 START_METHODS = ("spawn", "forkserver", "fork")
 SUBMITIT_CLUSTERS = ("slurm", "local", "debug")
+# [execution].submitit keys passed on to submitit: resources and placement only. Keys that put text
+# into the job script (slurm_setup, slurm_additional_parameters, slurm_srun_args …) are refused.
+SUBMITIT_OPTIONS = ("cluster", "poll_seconds", "timeout_min", "name", "nodes", "tasks_per_node", "cpus_per_task",
+                    "gpus_per_node", "mem_gb", "slurm_partition", "slurm_account", "slurm_qos", "slurm_constraint",
+                    "slurm_exclude", "slurm_array_parallelism", "slurm_gres", "slurm_mem_per_cpu", "slurm_exclusive")
+# A sweep name is one path component (it names sweeps/<name>).
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class ConfigError(ZcbenchError):
@@ -260,6 +269,11 @@ def _parse_proxies(entries, where: str) -> tuple[ProxyEntry, ...]:
 
 def _parse_execution(t: _Table) -> Execution:
     sub = t.get("submitit", dict, {})
+    if unknown := sorted(set(sub) - set(SUBMITIT_OPTIONS)):
+        raise ConfigError(f"{t.where}.submitit: key(s) {unknown} not allowed; allowed: {', '.join(SUBMITIT_OPTIONS)}")
+    for key, value in sub.items():
+        if not isinstance(value, (str, int, float)) or (isinstance(value, str) and not value.isprintable()):
+            raise ConfigError(f"{t.where}.submitit.{key}: expected a number or a one-line string")
     if "cluster" in sub and sub["cluster"] not in SUBMITIT_CLUSTERS:
         raise ConfigError(f"{t.where}.submitit.cluster: {sub['cluster']!r} is not one of "
                           f"{', '.join(SUBMITIT_CLUSTERS)}")
@@ -267,6 +281,20 @@ def _parse_execution(t: _Table) -> Execution:
                    t.choice("start_method", START_METHODS, "spawn"), tuple(sorted(sub.items())))
     t.finish()
     return ex
+
+
+def _check_name(name: str, where: str) -> str:
+    if not NAME_RE.fullmatch(name):
+        raise ConfigError(f"{where}.name: {name!r} must be one path component of letters, digits, '.', '_', '-'")
+    return name
+
+
+def _check_out(out: str | None, where: str) -> str | None:
+    """A relative `out` stays inside the working folder (no `..` escape); an absolute one is taken as meant."""
+    if out is not None and not os.path.isabs(out) and os.path.normpath(out).split(os.sep)[0] == "..":
+        raise ConfigError(f"{where}.out: {out!r} leaves the working folder; give a path inside it, or an "
+                          "absolute path if that is what you mean")
+    return out
 
 
 def parse_config(data: dict, where: str = "<config>", base_dir: str | Path = ".") -> SweepConfig:
@@ -279,7 +307,7 @@ def parse_config(data: dict, where: str = "<config>", base_dir: str | Path = "."
     if not datasets or len(set(datasets)) != len(datasets):
         raise ConfigError(f"{where}.datasets: expected a non-empty list without duplicates, got {list(datasets)}")
     config = SweepConfig(
-        name=t.get("name", str, required=True),
+        name=_check_name(t.get("name", str, required=True), where),
         space=t.get("space", str, "nb201"),
         archs=_parse_archs(t.table("archs")),
         proxies=_parse_proxies(t.get("proxies", list, required=True), f"{where}.proxies"),
@@ -288,7 +316,7 @@ def parse_config(data: dict, where: str = "<config>", base_dir: str | Path = "."
         device=t.get("device", str, "cpu"),
         archs_per_shard=t.positive("archs_per_shard", 50),
         data=_parse_data(t.table("data"), datasets),
-        out=t.get("out", str),
+        out=_check_out(t.get("out", str), where),
         plugins=tuple(t.get("plugins", list, [])),
         notes=t.get("notes", str, ""),
         execution=_parse_execution(t.table("execution")),

@@ -7,13 +7,19 @@ and rerunning the sweep resumes.
 
 * `serial`   — in this process, in order (tests, debugging, pdb).
 * `process`  — a local `ProcessPoolExecutor` (spawn): one worker per GPU when the device is CUDA,
-               otherwise N CPU workers, each with an explicit torch thread count.
+               otherwise N CPU workers, each with an explicit torch thread count. Workers die
+               with the sweep process (`worker.die_with_parent`); the pool's resource tracker
+               then exits too, as its last writer is gone.
 * `submitit` — job arrays through the submitit package: `slurm` on a cluster, `local` (subprocesses)
                or `debug` (in-process) for tests.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +35,19 @@ DEFAULT_TIMEOUT_MIN = 24 * 60
 
 class WorkerLost(ZcbenchError):
     """A worker process died without reporting (e.g. SIGKILL, host OOM killer)."""
+
+
+@contextlib.contextmanager
+def sigint_ignored():
+    """SIGINT ignored while processes are started in this block (they inherit it); a no-op off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class SerialExecutor:
@@ -60,9 +79,10 @@ class ProcessExecutor:
         for device in self.devices or []:
             queue.put(device)
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=worker.init_worker,
-                                   initargs=(queue if self.devices else None, self.threads))
+                                   initargs=(queue if self.devices else None, self.threads, os.getpid()))
         try:
-            futures = {pool.submit(fn, task): task for task in tasks}
+            with sigint_ignored():  # workers start ignoring Ctrl-C: the parent reports it, not each worker
+                futures = {pool.submit(fn, task): task for task in tasks}
             for future in as_completed(futures):
                 try:
                     yield futures[future], future.result()

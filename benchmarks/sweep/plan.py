@@ -132,12 +132,20 @@ def _find_file(config: SweepConfig, name: str, what: str, data_dir) -> Path:
 
 def _read_refs(path: Path) -> list:
     """References from a JSON list, a CSV of NB101 cells (`adjacency` 49-bit strings and `operations`
-    labels, the `zcbench space export nb101 --cells` format), or a text file with one per line (# comments)."""
+    labels, the `zcbench space export nb101 --cells` format), or a text file with one per line (# comments).
+    Errors name the file and the position, never its content (the path may name any readable file)."""
+    try:
+        return _parse_refs(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # JSONDecodeError is a ValueError
+        raise ConfigError(f"{path}: not an architecture list ({type(exc).__name__})") from None
+
+
+def _parse_refs(path: Path) -> list:
     if path.suffix == ".csv":
         cells = pd.read_csv(path, dtype={"adjacency": str})
         if not {"adjacency", "operations"} <= set(cells.columns):
             raise ConfigError(f"{path}: a CSV of cells needs `adjacency` and `operations` columns; found "
-                              f"{list(cells.columns)}")
+                              f"{len(cells.columns)} other column(s)")
         return cells[["adjacency", "operations"]].to_dict("records")
     text = path.read_text()
     if path.suffix == ".json":
@@ -149,15 +157,18 @@ def _read_refs(path: Path) -> list:
     return [line for line in lines if line]
 
 
-def _resolve_refs(space: Space, refs: list, where: str) -> list[str]:
+def _resolve_refs(space: Space, refs: list, where: str, echo: bool = True) -> list[str]:
+    """Arch ids of the references; `echo=False` (refs read from a file) keeps their text out of errors."""
     ids, seen = [], {}
     for pos, ref in enumerate(refs):
+        shown = f" ({ref!r})" if echo else ""
         try:
             arch_id = space.arch_id(space.arch(ref))
         except ZcbenchError as exc:
-            raise ConfigError(f"{where}: entry {pos} ({ref!r}) is not a {space.name} architecture: {exc}") from exc
+            detail = f": {exc}" if echo else f" ({type(exc).__name__})"
+            raise ConfigError(f"{where}: entry {pos}{shown} is not a {space.name} architecture{detail}") from None
         if arch_id in seen:
-            raise ConfigError(f"{where}: entries {seen[arch_id]} and {pos} ({ref!r}) are the same architecture "
+            raise ConfigError(f"{where}: entries {seen[arch_id]} and {pos}{shown} are the same architecture "
                               f"{arch_id}")
         seen[arch_id] = pos
         ids.append(arch_id)
@@ -192,9 +203,12 @@ def select_archs(config: SweepConfig, data_dir=None) -> tuple[str, ...]:
         if sel.refs is not None:
             return tuple(_resolve_refs(space, list(sel.refs), f"{where}.refs"))
         path = _find_file(config, sel.file, f"architecture list {sel.file!r}", data_dir)
-        return tuple(_resolve_refs(space, _read_refs(path), str(path)))
+        return tuple(_resolve_refs(space, _read_refs(path), str(path), echo=False))
     path = _find_file(config, sel.file, f"same-#Param group file {sel.file!r}", data_dir)
-    groups = json.loads(path.read_text())
+    try:
+        groups = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a JSON list of lists ({type(exc).__name__})") from None
     if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
         raise ConfigError(f"{path}: expected a JSON list of lists of architecture indices")
     refs = []
@@ -202,7 +216,7 @@ def select_archs(config: SweepConfig, data_dir=None) -> tuple[str, ...]:
         if not 0 <= g < len(groups):
             raise ConfigError(f"{where}.group: {g} out of range; {path} has groups 0..{len(groups) - 1}")
         refs.extend(groups[g])
-    return tuple(_resolve_refs(space, refs, f"{path} groups {list(sel.groups)}"))
+    return tuple(_resolve_refs(space, refs, f"{path} groups {list(sel.groups)}", echo=False))
 
 
 def resolve_proxies(config: SweepConfig) -> tuple[PlannedProxy, ...]:

@@ -1,25 +1,28 @@
 """Running, resuming, inspecting and merging a sweep: the functions behind `zcbench sweep …`.
 
-`run_sweep` plans, binds the output directory to the plan fingerprint, skips finished shards and
-hands the rest to an executor; rerunning after an interruption finishes the missing shards only.
+`run_sweep` plans, takes the directory's run lock, binds the directory to the plan fingerprint and
+thread count (under the lock, so two configs cannot both claim it), skips finished intact shards and
+hands the rest to an executor; rerunning after an interruption finishes the missing or damaged
+shards only. The first full disk (ENOSPC) stops the run with one `DiskFullError`.
 """
 from __future__ import annotations
 
 import os
 import statistics
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from zcbench.benchmarks import library
+from zcbench.benchmarks.progress import Progress
 from zcbench.benchmarks.sweep.config import SweepConfig
 from zcbench.benchmarks.sweep.data import load_data
 from zcbench.benchmarks.sweep.executors import make_executor
 from zcbench.benchmarks.sweep.plan import Plan, make_plan
-from zcbench.benchmarks.sweep.store import SweepStore, status_kind
+from zcbench.benchmarks.sweep.store import DiskFullError, SweepStateError, SweepStore, is_disk_full, status_kind
 from zcbench.benchmarks.sweep.worker import ShardTask, run_shard, score_with_oom_split
 from zcbench.spaces.catalog import get_space
 
@@ -42,35 +45,11 @@ class RunReport:
     skipped: int  # shards already finished before this run
     computed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # shard name → exception
+    damaged: dict[str, str] = field(default_factory=dict)  # shard name → why its files did not verify (recomputed)
 
     @property
     def complete(self) -> bool:
         return self.skipped + len(self.computed) == len(self.plan.shards)
-
-
-class Progress:
-    """One stderr line with shards done, rows and ETA, redrawn in place; silent unless a terminal."""
-
-    def __init__(self, total: int, done_before: int, stream=None):
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = self.stream.isatty()
-        self.total, self.done, self.new, self.start = total, done_before, 0, time.monotonic()
-
-    def update(self, failed: bool = False) -> None:
-        self.done += 1
-        self.new += 1
-        if not self.enabled:
-            return
-        elapsed = time.monotonic() - self.start
-        eta = elapsed / self.new * (self.total - self.done)
-        mark = " (a shard failed)" if failed else ""
-        self.stream.write(f"\r[sweep] {self.done}/{self.total} shards ({100 * self.done / self.total:.1f}%) "
-                          f"elapsed {format_seconds(elapsed)} ETA {format_seconds(eta)}{mark}   ")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.new:
-            self.stream.write("\n")
 
 
 def format_seconds(seconds: float) -> str:
@@ -90,18 +69,29 @@ def run_sweep(config: SweepConfig, *, out=None, executor: str | None = None, wor
     """Compute every unfinished shard of the config's plan; finished shards are never recomputed."""
     plan = make_plan(config, data_dir)
     store = SweepStore(out_dir_for(config, out))
-    store.bind(plan, data_notes(config))
-    with store.running():
-        return _run_unfinished(plan, store, executor, workers, threads, data_dir, progress_stream)
+    _refuse_if_merged(store, plan)
+    with store.running(config.name, plan.fingerprint):
+        try:
+            threads = store.bind(plan, data_notes(config), threads or config.execution.threads,
+                                 default_threads(workers or config.execution.workers))
+            store.clean_stale_tmp()
+            return _run_unfinished(plan, store, executor, workers, threads, data_dir, progress_stream)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError(f"{store.root}: disk full ({exc}); finished shards are kept: free space and "
+                                    "rerun to compute the rest") from None
+            raise
 
 
-def _run_unfinished(plan: Plan, store: SweepStore, executor, workers, threads, data_dir, progress_stream):
+def _run_unfinished(plan: Plan, store: SweepStore, executor, workers, threads: int, data_dir, progress_stream):
     config = plan.config
-    todo = [s for s in plan.shards if not store.is_done(s, plan.fingerprint)]
+    done, damaged = store.shard_states(plan)
+    todo = [s for s in plan.shards if s not in done]
     name = executor or config.execution.executor
     workers = workers or config.execution.workers
-    threads = threads or config.execution.threads or default_threads(workers)
-    report = RunReport(plan, store.root, skipped=len(plan.shards) - len(todo))
+    report = RunReport(plan, store.root, skipped=len(done), damaged=damaged)
+    for shard_name, problem in damaged.items():
+        store.log("shard-damaged", shard=shard_name, problem=problem)
     store.log("run-start", executor=name, workers=workers, threads=threads, todo=len(todo), skipped=report.skipped)
     proxy_keys = tuple((p.name, p.spec.version, p.settings_hash) for p in plan.proxies)
     tasks = [ShardTask(config, shard, plan.fingerprint, proxy_keys, str(store.root),
@@ -109,16 +99,22 @@ def _run_unfinished(plan: Plan, store: SweepStore, executor, workers, threads, d
     runner = make_executor(name, workers=workers, threads=threads, device=config.device, out_dir=store.root,
                            start_method=config.execution.start_method,
                            submitit_options=dict(config.execution.submitit))
-    progress = Progress(len(plan.shards), report.skipped, progress_stream)
+    progress = Progress(len(plan.shards), f"sweep {config.name}", unit="shards", done=report.skipped,
+                        stream=progress_stream)
     main_threads = torch.get_num_threads()  # serial/debug executors run shards in this process
     try:
         for task, outcome in runner.map(run_shard, tasks):
+            if is_disk_full(outcome):  # every later shard would fail the same way: stop now
+                store.log("shard-failed", shard=task.shard.index, error=f"disk full: {outcome}")
+                raise DiskFullError(f"{store.root}: disk full while writing {task.shard.name} ({outcome}); "
+                                    f"{report.skipped + len(report.computed)} finished shards are kept: free "
+                                    "space and rerun to compute the rest")
             if isinstance(outcome, BaseException):
                 report.failed[task.shard.name] = f"{type(outcome).__name__}: {outcome}"
                 store.log("shard-failed", shard=task.shard.index, error=report.failed[task.shard.name])
             else:
                 report.computed.append(task.shard.name)
-            progress.update(failed=isinstance(outcome, BaseException))
+            progress.update(f"{task.shard.name} failed" if isinstance(outcome, BaseException) else task.shard.name)
     finally:
         progress.close()
         torch.set_num_threads(main_threads)
@@ -130,8 +126,10 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     """Progress of a sweep from its output directory: shards and rows done, failures, speed, ETA."""
     plan = make_plan(config, data_dir)
     store = SweepStore(out_dir_for(config, out))
-    sidecars = {s.name: store.read_sidecar(s) for s in plan.shards if store.is_done(s, plan.fingerprint)}
     recorded = store.read_sweep_file() if (store.root / "sweep.json").exists() else None
+    matches = recorded is None or recorded.get("fingerprint") == plan.fingerprint
+    done, damaged = store.shard_states(plan) if matches else ([], {})  # a foreign folder: none of ours
+    sidecars = {s.name: store.read_sidecar(s) for s in done}
     counts: Counter = Counter()
     for sc in sidecars.values():
         counts.update(sc["counts_by_status"])
@@ -144,8 +142,9 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     remaining_archs = len(plan.arch_ids) - archs_done
     return {
         "name": config.name, "out": str(store.root), "fingerprint": plan.fingerprint,
-        "matches_out_dir": recorded is None or recorded.get("fingerprint") == plan.fingerprint,
-        "shards_done": len(sidecars), "shards": len(plan.shards),
+        "matches_out_dir": matches,
+        "shards_done": len(sidecars), "shards": len(plan.shards), "damaged_shards": damaged,
+        "threads": (recorded or {}).get("threads") or next((sc.get("threads") for sc in sidecars.values()), None),
         "rows_done": sum(sc["rows"] for sc in sidecars.values()),
         "rows": plan.n_rows, "counts_by_status": dict(counts),
         "failed_rows": sum(n for kind, n in counts.items() if kind != "ok"),
@@ -156,11 +155,28 @@ def sweep_status(config: SweepConfig, *, out=None, data_dir=None) -> dict:
     }
 
 
-def merge_sweep(config: SweepConfig, *, out=None, data_dir=None, partial: bool = False) -> tuple[Path, dict]:
+def merge_sweep(config: SweepConfig, *, out=None, data_dir=None, partial: bool = False,
+                config_path=None) -> tuple[Path, dict]:
     """Check coverage of the finished sweep and write `merged.parquet` + `merged.json` (with `partial`:
-    the finished shards of an unfinished sweep → `partial.parquet` + `partial.json`)."""
+    the finished shards of an unfinished sweep → `partial.parquet` + `partial.json`), then the folder's
+    results-library `manifest.json` (benchmarks.library; `config_path` is recorded in it)."""
     plan = make_plan(config, data_dir)
-    return SweepStore(out_dir_for(config, out)).merge(plan, partial)
+    store = SweepStore(out_dir_for(config, out))
+    _refuse_if_merged(store, plan)
+    path, summary = store.merge(plan, partial)
+    library.write_sweep_manifest(store.root, path, summary, config_path, library.sweep_inputs(config, data_dir))
+    return path, summary
+
+
+def _refuse_if_merged(store: SweepStore, plan: Plan) -> None:
+    """A complete merged table of this plan whose shards were deleted (the results library keeps merged
+    tables only): running or merging again would start from nothing, so say so instead."""
+    entry = library.read_manifest(store.root) if (store.root / library.MANIFEST).is_file() else None
+    if (entry and entry.manifest.get("complete") and entry.manifest.get("fingerprint") == plan.fingerprint
+            and not any(store.shard_path(s).exists() for s in plan.shards)):
+        raise SweepStateError(f"{store.root} already holds the merged table of this plan ({entry.manifest['rows']} "
+                              f"rows, {library.MANIFEST}); its shards were removed after the merge, so there is "
+                              "nothing to run or merge. To recompute it, pass another --out.")
 
 
 def calibrate(plan: Plan, n_archs: int, data_dir=None, threads: int | None = None) -> dict[str, float]:

@@ -7,9 +7,14 @@ that concern the whole shard (data missing, code differing from the planner's) r
 """
 from __future__ import annotations
 
+import ctypes
 import json
+import multiprocessing
 import os
 import resource
+import signal
+import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from zcbench.benchmarks.progress import track
 from zcbench.benchmarks.provenance import device_name, run_provenance
 from zcbench.benchmarks.sweep.config import SweepConfig
 from zcbench.benchmarks.sweep.data import load_data
@@ -46,10 +52,36 @@ class ShardTask:
     threads: int | None = None
 
 
-def init_worker(devices, threads: int | None) -> None:
-    """Process-pool initializer: take this worker's device from the `devices` queue (one worker per
-    GPU; None on CPU) and set torch's thread count explicitly."""
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this worker exit when the sweep process `parent_pid` dies (even by SIGKILL): on Linux the
+    kernel sends SIGKILL (prctl PR_SET_PDEATHSIG), elsewhere a daemon thread polls the parent pid."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    else:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the watch was set
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int, poll_seconds: float = 0.5) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(poll_seconds)
+    os._exit(1)
+
+
+def init_worker(devices, threads: int | None, parent_pid: int) -> None:
+    """Process-pool initializer: die with the parent `parent_pid`, take this worker's device from the
+    `devices` queue (one worker per GPU; None on CPU), set torch's thread count explicitly, and end at
+    once, without a traceback, on Ctrl-C (the parent reports the interrupt; the unfinished shard is
+    recomputed on resume)."""
     global _WORKER_DEVICE
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, lambda signum, frame: os._exit(128 + signum))
     if devices is not None:
         _WORKER_DEVICE = devices.get_nowait()
     if threads:
@@ -103,6 +135,7 @@ def run_shard(task: ShardTask) -> dict:
     """Compute every row of one shard and commit it (sidecar, then Parquet rename); returns the sidecar."""
     if task.threads:
         torch.set_num_threads(task.threads)
+    threads = torch.get_num_threads()  # recorded in every row: NTK/MGM/NASWOT values depend on it
     config, shard = task.config, task.shard
     store = SweepStore(task.out_dir)
     store.log("shard-start", shard=shard.index)
@@ -127,7 +160,10 @@ def run_shard(task: ShardTask) -> dict:
 
     rows = []
     listed = explicit_archs(config, task.data_dir)
-    for arch_id in shard.arch_ids:
+    # Per-arch bar on a terminal, under the per-shard one, for shards run in the main process (serial
+    # executor); worker processes would garble the terminal, and piped output keeps one line per shard.
+    in_main_process = multiprocessing.parent_process() is None
+    for arch_id in track(shard.arch_ids, shard.name, unit="archs", enabled=in_main_process, piped_lines=False):
         arch = listed.get(arch_id) or space.arch(arch_id)
         for dataset in config.datasets:
             source = config.data_for(dataset)
@@ -146,12 +182,14 @@ def run_shard(task: ShardTask) -> dict:
                                                   default=_jsonable),
                         "data_source": source.describe() if source else "none", "shard": shard.index,
                         "package_version": provenance["package_version"], "git_commit": provenance["git_commit"],
-                        "torch_version": provenance["torch_version"], "device": where, "host": provenance["host"]})
+                        "torch_version": provenance["torch_version"], "device": where, "host": provenance["host"],
+                        "threads": threads, "dead_cell": result.dead_cell})
     statuses = [r["status"] for r in rows]
     sidecar = {
         "sweep": config.name, "shard": shard.index, "name": shard.name, "fingerprint": task.fingerprint,
         "archs": len(shard.arch_ids), "first_arch": shard.arch_ids[0], "last_arch": shard.arch_ids[-1],
         "rows": len(rows), "counts_by_status": dict(Counter(map(status_kind, statuses))),
+        "dead_cell_rows": sum(r["dead_cell"] for r in rows),
         "failure_reasons": dict(Counter(s for s in statuses if s != "ok").most_common(10)),
         "seconds": {"wall": time.time() - started, "data_load": load_seconds,
                     "by_proxy": {f"{p.name}#{p.settings_hash}": sum(r["seconds"] for r in rows
@@ -160,7 +198,7 @@ def run_shard(task: ShardTask) -> dict:
         "peak_rss_mb": _peak_rss_mb(),
         "cuda_peak_mb": (torch.cuda.max_memory_allocated(device) / 2**20
                          if torch.device(device).type == "cuda" else None),
-        "device": where, "threads": torch.get_num_threads(), "pid": os.getpid(),
+        "device": where, "threads": threads, "pid": os.getpid(),
         "started": started, "finished": time.time(), "provenance": provenance,
         "data": {ds: {"source": src.describe(), "note": src.note,
                       "images": len(data[ds]) if data[ds] is not None else None}

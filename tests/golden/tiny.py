@@ -21,7 +21,7 @@ TINY_FIELDS = {
     "cells": 1,
     "batch_size": 16,
     "samples": 10,
-    "iterations": 3,
+    "iterations": 10,  # short training: enough for some cells to move past Revisit's trivial-cosine filter
     "images_per_class": 2,
     "repeats": 2,  # keeps the mean over repeats, at two thirds of the usual three
 }
@@ -31,6 +31,29 @@ WIDTH_FIELDS = ("channels",)
 FIXED_TINY_NETWORKS = {
     "lr1": "TE-NAS thin network: C=1, one cell, no stem, 1×3×3 inputs (protocols §A2)",
 }
+
+
+# Diagnostics that vary between identical runs (wall time, cache hits) are not compared.
+UNCOMPARED_DIAGNOSTICS = ("seconds", "cached")
+
+
+def comparable_diagnostics(diagnostics: dict, prefix: str = "") -> dict[str, list[float]]:
+    """The numeric content of a result's diagnostics, flattened: 'a.b' → list of numbers (a scalar as
+    a one-element list); booleans, strings and timings are left out. Golden files record these and
+    tests/test_goldens.py compares them with the value's rule."""
+    flat = {}
+    for key, value in diagnostics.items():
+        name = f"{prefix}{key}"
+        if any(word in key for word in UNCOMPARED_DIAGNOSTICS):
+            continue
+        if isinstance(value, dict):
+            flat.update(comparable_diagnostics(value, name + "."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[name] = [float(value)]
+        elif isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            flat[name] = [float(v) for v in value]
+    return flat
 
 
 def tiny_images(seed: int = 0):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from zcbench.options import add_trust_pickle
+
 # kind → (module, function, help). Each function is `convert(input_path, out_path, **options) -> summary str`.
 CONVERTERS = {
     "nb201": ("zcbench.spaces.groundtruth", "convert_nb201_pth",
@@ -14,13 +16,13 @@ CONVERTERS = {
 }
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("data", help="convert official benchmark files")
-    sub = p.add_subparsers(dest="data_command", required=True)
+def register(parser) -> None:
+    sub = parser.add_subparsers(dest="data_command", required=True)
     convert = sub.add_parser("convert", help="; ".join(f"{k}: {v[2]}" for k, v in CONVERTERS.items()))
     convert.add_argument("kind", choices=sorted(CONVERTERS))
     convert.add_argument("input", help="path of the official file or archive")
     convert.add_argument("--out", required=True, help="output table (.csv or .parquet)")
+    add_trust_pickle(convert)
     convert.set_defaults(func=run_convert)
 
 

@@ -15,38 +15,42 @@ from zcbench.benchmarks.sweep import (
 from zcbench.benchmarks.sweep.config import EXECUTORS
 from zcbench.benchmarks.sweep.data import load_data
 from zcbench.benchmarks.sweep.run import format_seconds
-from zcbench.cli import add_data_dir
+from zcbench.options import add_data_dir, add_trust_pickle, check_device, check_seed, non_negative_int, positive_int
 
 ACTIONS = ("run", "validate", "plan", "status", "merge")
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("sweep", help="run, resume, inspect and merge a sharded proxy sweep (TOML config)")
+def register(p) -> None:
     p.add_argument("action", choices=ACTIONS,
                    help="run: compute unfinished shards; validate: check the config; plan: rows, shards and "
                         "estimated cost per cost class; status: progress; merge: check coverage, write one table")
     p.add_argument("config", help="sweep config (TOML), e.g. configs/demo_tiny.toml")
     p.add_argument("--out", default=None, help="output directory (default: the config's `out`, else sweeps/NAME)")
     p.add_argument("--executor", choices=EXECUTORS, default=None, help="default: the config's [execution]")
-    p.add_argument("--workers", type=int, default=None, help="parallel workers (process pool / job array)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads per worker (CPU)")
-    p.add_argument("--calibrate", type=int, default=0, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=None, help="parallel workers (process pool / job array)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads per worker (CPU)")
+    p.add_argument("--calibrate", type=non_negative_int, default=0, metavar="N",
                    help="plan: time each proxy on the first N archs instead of nominal per-class costs")
     p.add_argument("--json", action="store_true", help="machine-readable output (plan, status, merge)")
     p.add_argument("--partial", action="store_true",
                    help="merge: only the finished shards of an unfinished sweep, into partial.parquet")
     add_data_dir(p)
+    add_trust_pickle(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     config = load_config(args.config)
+    for seed in config.seeds:
+        check_seed(seed, f"{args.config}: seeds:")
     return ACTION_FUNCS[args.action](config, args)
 
 
 def _validate(config, args) -> int:
-    """Plan the sweep and read each data source once (so a missing image folder shows up now)."""
+    """Plan the sweep, check its device and read each data source once (so a missing image folder
+    shows up now, not in every shard)."""
     plan = make_plan(config, args.data_dir)
+    check_device(config.device)
     for ds, source in config.data:
         images = load_data(ds, source, args.data_dir)
         print(f"data {ds}: {source.describe()}: {len(images)} images {images.image_size}×{images.image_size}, "
@@ -86,12 +90,15 @@ def _plan(config, args) -> int:
 
 
 def _run(config, args) -> int:
+    check_device(config.device)
     report = run_sweep(config, out=args.out, executor=args.executor, workers=args.workers, threads=args.threads,
                        data_dir=args.data_dir)
     print(f"sweep {config.name}: {report.skipped} shards already finished, {len(report.computed)} computed now, "
           f"{len(report.failed)} failed; output in {report.out_dir}")
     for name, error in report.failed.items():
         print(f"  {name}: {error}")
+    for name, problem in report.damaged.items():
+        print(f"  {name} was damaged and has been recomputed: {problem}")
     if report.complete:
         print(f"all {len(report.plan.shards)} shards finished: `zcbench sweep merge {args.config}` writes the table")
     return 0 if not report.failed else 1
@@ -107,6 +114,8 @@ def _status(config, args) -> int:
     pct = 100 * st["shards_done"] / st["shards"]
     print(f"  shards {st['shards_done']}/{st['shards']} ({pct:.1f}%), rows {st['rows_done']}/{st['rows']}, "
           f"failed rows {st['failed_rows']} {st['counts_by_status'] or ''}")
+    for name, problem in st["damaged_shards"].items():
+        print(f"  {name} is damaged (recomputed by `sweep run`): {problem}")
     if st["seconds_per_arch"] is not None:
         print(f"  {st['seconds_per_arch']:.3f} s/arch (wall, per worker); remaining ≈ "
               f"{format_seconds(st['eta_seconds'])} with {st['workers']} worker(s)")
@@ -116,7 +125,8 @@ def _status(config, args) -> int:
 
 
 def _merge(config, args) -> int:
-    path, summary = merge_sweep(config, out=args.out, data_dir=args.data_dir, partial=args.partial)
+    path, summary = merge_sweep(config, out=args.out, data_dir=args.data_dir, partial=args.partial,
+                                config_path=args.config)
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "sweep"}, indent=2, default=str))
         return 0
@@ -124,6 +134,8 @@ def _merge(config, args) -> int:
           f"({summary['failed_rows']} not ok)")
     for proxy, counts in summary["counts_by_proxy_status"].items():
         print(f"  {proxy:<16} {counts}")
+    if summary["dead_cell_rows"]:
+        print(f"  {summary['dead_cell_rows']} rows on dead cells (flag `dead_cell`): {summary['dead_cell_by_proxy_status']}")
     for reason, n in list(summary["failure_reasons"].items())[:10]:
         print(f"  {n:>6} × {reason}")
     return 0

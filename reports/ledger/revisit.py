@@ -1,0 +1,316 @@
+"""Revisit (Yang et al., WACV 2023): its claims, the same-#Param group experiment (Fig. 1), the
+Tab. 1 / Tab. 5 consistency check, the NB101 sample τ, and the Tab. 5 side-by-side section."""
+from __future__ import annotations
+
+import pandas as pd
+
+from zcbench.reports import plots, render, uncertainty
+from zcbench.reports.ledger import inputs as ins
+from zcbench.reports.ledger import kinds
+from zcbench.reports.ledger.core import NB201_DATASETS, SHORT, Claim, Missing, Outcome, claim_kind, ms
+from zcbench.reports.ledger.rules import Band, Fixed, Interval, PaperCheck, Statement, Welch
+from zcbench.reports.ledger.tenas import PRUNING_METHOD
+from zcbench.reports.nb101_sample import HOW_TO_COMPUTE as NB101_SAMPLE_HOW
+from zcbench.reports.search import REVISIT_SEEDS, group_experiment
+from zcbench.reports.tables import ReportTable
+
+REVISIT_RS = {  # Table 5: method → (NB101, C10, C100, IN16) as (mean, std)
+    "#Param": ("R1", [(92.58, 1.26), (93.21, 0.49), (70.15, 0.83), (41.58, 4.07)]),
+    "LR1": ("R2", [(91.98, 1.31), (92.30, 1.07), (66.23, 4.96), (43.12, 2.52)]),
+    "LR1+#Param": ("R3", [(92.52, 1.37), (92.96, 0.55), (69.83, 0.43), (43.71, 2.20)]),
+    "NTK": ("R4", [(91.23, 1.11), (91.94, 1.70), (66.63, 4.29), (41.38, 4.88)]),
+    "NTK+#Param": ("R5", [(91.48, 1.52), (93.12, 0.48), (69.82, 0.73), (42.39, 1.61)]),
+    "LR2": ("R6", [(91.95, 1.16), (92.65, 0.93), (69.28, 1.40), (43.33, 2.91)]),
+    "LR2+#Param": ("R7", [(92.58, 1.39), (93.33, 0.13), (70.10, 1.22), (42.83, 1.49)]),
+    "AngleLoss": ("R8", [(92.86, 0.77), (84.65, 5.88), (58.06, 0.40), (28.08, 0.31)]),
+    "AngleLoss+#Param": ("R9", [(93.60, 0.46), (93.46, 0.59), (70.58, 0.82), (43.74, 1.48)]),
+    "AngleLoss+LR2": ("R10", [(93.47, 0.47), (93.08, 0.66), (69.62, 0.59), (43.43, 1.62)]),
+}
+REVISIT_TABLE1 = {  # Table 1 (rounded): method → NB101, C10, C100, IN16 (None = blank)
+    "#Param": [(92.6, 1.3), (93.2, 0.5), (70.1, 0.8), (41.6, 4.1)],
+    "LR1": [(91.6, 0.9), (92.3, 1.1), (66.2, 5.0), (43.1, 2.5)],
+    "NTK": [(91.2, 0.9), (91.9, 1.7), (66.6, 4.3), (41.4, 4.9)],
+    "LR2": [None, (92.6, 0.9), (69.3, 1.4), (43.3, 2.9)],
+}
+RS_METHOD_NOTE = ("random search N=100 distinct archs (Python random.sample, seeds 1–5) from all 15,625, pick "
+                  "the argmax (first in sample order on ties; rank sums from proxies.combinations computed within "
+                  "the sample: 0-based stable ranks, failed rows ranked last), report mean (std, ddof=0) of the "
+                  "picks' test accuracy; band of simulated 5-run means with each run's proxy seed drawn from ours. "
+                  "Combinations other than AngleLoss+#Param are rank(x)+rank(#Param) by analogy (code not "
+                  "released, protocols §A7).")
+NB101_ENABLE = ("NB101 ground truth (nasbench_only108.tfrecord, `zcbench data convert nb101`) and NB101 proxy "
+                "sweeps; the shared nb101 sample (500 cells, one validation run) is too small for these claims")
+ANGLELOSS_PRUNING_ENABLE = ("pruning with AngleLoss (a supernet short-trained 100 iterations per candidate, Revisit "
+                            "§4.3): Revisit's code for it is unreleased and benchmarks.pruning scores candidates by κ "
+                            "and R only")
+FIG1_METHODS = ("AngleLoss", "LR1", "LR2", "NTK")
+
+
+# ------------------------------------------------------------------------------------ Fig. 1
+
+def revisit_group_experiment(inputs) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(experiment, target descriptions, methods left out for partial coverage): random search inside the
+    8 Revisit groups × 3 datasets for random and every method whose first proxy seed covers the groups."""
+    if "fig1" in inputs.memo:
+        return inputs.memo["fig1"]
+    if inputs.revisit_groups is None:
+        raise Missing("needs-data", inputs.groups_missing)
+    members = pd.Index(sorted(i for g in inputs.revisit_groups for i in g.indices))
+    tables, rules, specs, partial = {}, {"random": None}, [], []
+    for dataset in NB201_DATASETS:
+        spec, acc, _ = ins.target(inputs, "Revisit", dataset)
+        if acc.loc[members].isna().any():
+            raise Missing("needs-data", f"{spec.describe()} has no value for {int(acc.loc[members].isna().sum())} "
+                                        "archs of the Revisit groups")
+        specs.append(spec.describe())
+        table = ins.search_table(dataset, acc)
+        for method in FIG1_METHODS:
+            rule, proxies = kinds.rs_rule(method)
+            if not all(ins.has_scores(inputs, name, dataset) for name in proxies):
+                continue
+            found = [min(ins.seed_scores(inputs, name, dataset).items())[1] for name in proxies]
+            short = [f for f in found if len(members.difference(f.archs))]
+            if short:  # a group run needs every member scored (or failed): skip partial results
+                partial.append(f"{method} on {dataset} (" + ", ".join(
+                    f"{f.proxy} covers {len(members.intersection(f.archs)):,} of {len(members):,}" for f in short) + ")")
+                continue
+            for name, f in zip(proxies, found):
+                table[name] = f.values.reindex(table.index)
+            rules[method] = rule
+        tables[dataset] = table
+    experiment = group_experiment(tables, "accuracy", rules, inputs.revisit_groups, 100, REVISIT_SEEDS)
+    inputs.memo["fig1"] = experiment, specs, partial
+    return inputs.memo["fig1"]
+
+
+def fig1_section(inputs) -> tuple[list[ReportTable], list[tuple]]:
+    try:
+        experiment, specs, partial = revisit_group_experiment(inputs)
+    except Missing:
+        return [], []  # the R18 entries say which file is needed
+    table = ReportTable("revisit-fig1", "Revisit Fig. 1 (ours): random search N=100 × 5 inside each same-#Param group",
+                        experiment.round(3), "; ".join(specs), "the 8 Revisit groups (revisit_params_split.json)",
+                        int(experiment["failed"].sum()),
+                        "methods without results for every group member are absent; first proxy seed of each method"
+                        + (f"; left out for partial coverage: {'; '.join(partial)}" if partial else ""))
+    methods = sorted(set(experiment["method"]))
+    figure = ("revisit-fig1", "Revisit Fig. 1 (ours)", plots.group_bars(experiment, "Random search inside same-#Param "
+                                                                                    "groups"),
+              f"mean test accuracy of 5 searches (N=100, seeds 1–5) inside each of the 8 groups; error bars: std of "
+              f"the 5 picks; methods with results for every member: {', '.join(methods)}")
+    return [table], [figure]
+
+
+@claim_kind("group_experiment", params=("statement",))
+def compute_group_experiment(claim, inputs) -> Outcome:
+    experiment, _, partial_methods = revisit_group_experiment(inputs)
+    methods = set(experiment["method"])
+    statement = claim.params["statement"]
+    needed = {"angleloss-best": "AngleLoss", "lr2-below-random": "LR2"}[statement]
+    if needed not in methods:
+        role = "angle and loss" if needed == "AngleLoss" else "naswot (LR2)"
+        partial = [p for p in partial_methods if p.startswith(needed)]
+        raise Missing("needs-results", f"sweeps of {role} on cifar10, cifar100 and imagenet16 over every arch "
+                                       f"of the Revisit groups (5,589 in the authors' file; the random baseline and "
+                                       f"{', '.join(sorted(methods - {'random'})) or 'no proxy'} are in the figure)"
+                                       + (f"; partial now: {'; '.join(partial)}" if partial else ""))
+    wide = experiment.pivot_table(index=["dataset", "group"], columns="method", values="mean")
+    all_datasets = sorted(set(wide.index.get_level_values("dataset")))
+    wide = wide[wide[needed].notna()]  # judge only the datasets where the method has results
+    datasets = sorted(set(wide.index.get_level_values("dataset")))
+    if statement == "angleloss-best":
+        others = [m for m in wide.columns if m != "AngleLoss"]
+        wins = int((wide["AngleLoss"] >= wide[others].max(axis=1)).sum())
+        holds = wins == len(wide)
+        value = {"groups_where_angleloss_best": wins, "groups": len(wide), "compared_with": others}
+    else:
+        below = (wide["LR2"] < wide["random"]).groupby(level="dataset").sum()
+        holds = bool((below >= 5).all())
+        value = {f"{ds}_groups_lr2_below_random": int(v) for ds, v in below.items()}
+    absent = sorted(set(all_datasets) - set(datasets))
+    partial = f"{needed} results only for {', '.join(datasets)} (none for {', '.join(absent)})" if absent else ""
+    return Outcome(value, f"{'holds' if holds else 'does not hold'} on {', '.join(datasets)} (first proxy seed)",
+                   ins.spec("NB201 test accuracy, Revisit versions (see the Fig. 1 table)", "the 8 Revisit groups",
+                            int(experiment["runs"].sum()), int(experiment["failed"].sum())),
+                   {**ins.truth_provenance(inputs), "groups": "revisit_params_split.json"}, partial=partial,
+                   holds=holds, seeds=(0,),
+                   inputs={"dataset": ", ".join(datasets), "target": "NB201 test accuracy", "benchmark_file": "",
+                           "images": "see the proxies' sweeps", "proxy_seeds": [0], "arch_set": "the 8 Revisit groups",
+                           "n_archs": int(sum(len(g.indices) for g in inputs.revisit_groups)), "settings_hash": {}})
+
+
+# ------------------------------------------------------------------------------------ paper-internal check
+
+@claim_kind("table_consistency")
+def compute_table_consistency(claim, inputs) -> Outcome:
+    mismatches = []
+    for method, cells in claim.paper_value.items():
+        table5 = REVISIT_RS[method][1]
+        for column, cell, full in zip(("NB101",) + tuple(SHORT[d] for d in NB201_DATASETS), cells, table5):
+            if cell is None:
+                continue
+            for what, rounded, exact in (("mean", cell["mean"], full[0]), ("std", cell["std"], full[1])):
+                if abs(rounded - exact) > 0.05 + 1e-9:
+                    mismatches.append(f"{method} {column} {what}: Tab. 1 {rounded} vs Tab. 5 {exact}")
+    n = sum(len(c) for c in claim.paper_value.values())
+    return Outcome(mismatches or "consistent", "; ".join(mismatches) or "every Tab. 1 cell is Tab. 5 rounded",
+                   ins.spec("none (paper tables)", "paper tables", n, 0),
+                   {"source": "Revisit Tab. 1 and Tab. 5 (docs/claims.md)"}, holds=not mismatches)
+
+
+# ------------------------------------------------------------------------------------ NB101 sample
+
+@claim_kind("nb101_sample_tau", params=("metric",))
+def compute_nb101_sample_tau(claim, inputs) -> Outcome:
+    """τ(proxy, #Param) on the stored NB101 sample: a small sample of NASLib's random specs, one proxy
+    seed, not Revisit's 10,000 cells — indicative at best."""
+    sample = inputs.nb101_sample
+    row = sample.row("module", claim.params["metric"]) if sample is not None else None
+    if row is None or not row["n"] > 1:
+        if inputs.nb101_missing:
+            raise Missing("needs-data", f"{inputs.nb101_missing} (for an indicative value on the stored NB101 "
+                                        f"sample); the claim itself needs {NB101_ENABLE}")
+        raise Missing("needs-results", f"{NB101_SAMPLE_HOW} for an indicative value; the claim itself needs "
+                                       f"{NB101_ENABLE}")
+    composition = sample.meta.get("sample_composition", {})
+    partial = (f"{int(row['n'])} distinct modules of the {composition.get('rows', '?')}-row NB101 sample (scored "
+               f"{int(row['n_cells_scored'])} rows), not the paper's 10,000 cells")
+    notes = [f"τ with single-run validation accuracy {row['kendall_tau_b']:.3f}"]
+    if claim.params["metric"] == "LR1":
+        notes.append(sample.meta.get("lr1", "LR1 on an assumed thin NB101 network"))
+    if claim.params["metric"].startswith("NTK"):
+        notes.append(sample.meta.get("ntk_batch_note", ""))
+    interval = uncertainty.seed_interval([float(row["kendall_tau_b_params"])])
+    return Outcome(float(row["kendall_tau_b_params"]), "; ".join(filter(None, notes)),
+                   ins.spec("#Param of the stem-128 NB101 network (= trainable_parameters)", "NB101 sample modules",
+                            int(row["n"]), 0, excluded_statuses=row["excluded_statuses"]),
+                   {key: sample.meta[key] for key in ("provenance", "versions", "device", "written", "settings")
+                    if key in sample.meta},
+                   partial=partial, interval=interval, seeds=(0,),
+                   inputs={"dataset": "nb101", "target": "#Param (stem 128)", "benchmark_file": "nb101 sample",
+                           "images": "CIFAR-10 test JPEGs", "proxy_seeds": [0], "arch_set": "NB101 sample modules",
+                           "n_archs": int(row["n"]), "settings_hash": {}},
+                   substitute="test-split images where the authors sample training images")
+
+
+def nb101_sample_section(inputs) -> list[ReportTable]:
+    """The stored NB101 sample table: every metric, per row of the sample and per distinct module."""
+    sample = inputs.nb101_sample
+    if sample is None:
+        return []
+    composition = sample.meta.get("sample_composition", {})
+    return [ReportTable("nb101-sample-tau", "NB101 sample: Kendall τ-b with accuracy and with #Param",
+                        sample.table.reset_index(drop=True), sample.meta.get("accuracy", "NB101 sample accuracy"),
+                        f"{composition.get('rows', '?')} rows = {composition.get('distinct_modules', '?')} distinct "
+                        f"modules", notes="unit 'module': one point per module hash (mean score and accuracy of its "
+                                          "rows); " + sample.meta.get("lr1", ""))]
+
+
+def table5_section(entries: list[dict]) -> list[ReportTable]:
+    """Revisit Tab. 5 (NB201 columns) side by side with ours, for the rows we could compute."""
+    rows = []
+    for method, (cid, _) in REVISIT_RS.items():
+        cells = {e["id"].split("/")[1]: e for e in entries if e["claim"] == cid and not e["id"].endswith("nb101")}
+        if not any(e["our_value"] is not None for e in cells.values()):
+            continue
+        row = {"method": method}
+        for ds in NB201_DATASETS:
+            if ds in cells:
+                band = cells[ds]["details"].get("pooled", {}).get("band")
+                row[f"{SHORT[ds]} paper"] = render.format_value(cells[ds]["paper_value"])
+                row[f"{SHORT[ds]} ours (seeds 1–5)"] = render.format_value(cells[ds]["our_value"])
+                row[f"{SHORT[ds]} 95% band"] = f"{band[0]:.2f}–{band[1]:.2f}" if band else "—"
+                row[f"{SHORT[ds]} verdict"] = cells[ds]["verdict"]
+        rows.append(row)
+    if not rows:
+        return []
+    return [ReportTable("revisit-table5", "Revisit Tab. 5, NB201 columns: random search N=100 × 5 (paper vs ours)",
+                        pd.DataFrame(rows), "NB201 test accuracy (Revisit's benchmark file preference)",
+                        "all 15,625 NB201 archs, or the sample each proxy seed scored (see the ledger)", 0,
+                        "ours = the exact protocol (seeds 1–5) on the first proxy seed; band = 95% of simulated "
+                        "5-run means, each run's proxy seed drawn from ours")]
+
+
+# ------------------------------------------------------------------------------------ the claims
+
+def claims() -> list[Claim]:
+    out = []
+    for method, (cid, cells) in REVISIT_RS.items():
+        training = "short" if "Angle" in method else "none"
+        for column, (mean, std) in zip(("nb101",) + NB201_DATASETS, cells):
+            setting = f"Tab. 5, {method}, {SHORT[column]}"
+            if column == "nb101":
+                out.append(Claim(f"{cid}/nb101", cid, "Revisit", "Tab. 5", setting, ms(mean, std),
+                                 "random search on NB101 (accuracy = max of 3 runs at 108 epochs)", "static",
+                                 Fixed("needs-data"), enable=NB101_ENABLE, training=training))
+                continue
+            out.append(Claim(f"{cid}/{column}", cid, "Revisit", "Tab. 5", setting, ms(mean, std), RS_METHOD_NOTE,
+                             "random_search", Band(), {"method": method, "dataset": column}, training=training))
+    out.append(Claim("R11", "R11", "Revisit", "Tab. 1 vs Tab. 5", "Tab. 1 repeats Tab. 5 rounded to 1 decimal",
+                     {m: [ms(*c) if c else None for c in cells] for m, cells in REVISIT_TABLE1.items()},
+                     "check every Tab. 1 cell equals the Tab. 5 cell rounded to 1 decimal (±0.05)",
+                     "table_consistency", PaperCheck()))
+    for proxy, metric, value in (("lr1", "LR1", 0.46), ("ntk", "NTK (-kappa)", 0.36), ("lr2", "LR2 (naswot)", 0.62)):
+        out.append(Claim(f"R12/{proxy}", "R12", "Revisit", "Tab. 2", f"Kendall τ({proxy}, #Param), NB101, 10,000 nets",
+                         value, "Kendall τ-b of the proxy (higher-is-better orientation) with the stem-128 #Param "
+                         "over the distinct modules of the stored NB101 sample", "nb101_sample_tau",
+                         Interval(0.05), {"metric": metric}, enable=NB101_ENABLE))
+    for label, proxy, value in (("lr1", "lr1", 0.39), ("ntk", "ntk", 0.30), ("lr2", "naswot", 0.56)):
+        out.append(Claim(f"R13/{label}", "R13", "Revisit", "Tab. 2",
+                         f"Kendall τ({'−κ' if proxy == 'ntk' else label.upper()}, #Param), all 15,625 NB201 nets "
+                         "(dataset not stated; C10 used)", value,
+                         "Kendall τ-b of the proxy (higher-is-better orientation) with C10 #Param per proxy seed, on "
+                         "the archs every seed scored; prediction interval for one draw", "tau_with_params",
+                         Interval(0.05), {"proxy": proxy, "dataset": "cifar10"}))
+    out.append(Claim("R14", "R14", "Revisit", "§3.1", "Kendall τ(LR1, LR2) on NB201 (dataset not stated; C10 used)",
+                     0.56, "Kendall τ-b between the two proxies per proxy seed, over archs where both are finite",
+                     "tau_between", Interval(0.05), {"proxies": ("lr1", "naswot"), "dataset": "cifar10"}))
+    for cid, label, value in (("R15", "diff. #Param", {"theta_feat": 0.37, "theta_pred": -0.50}),
+                              ("R16", "same #Param", {"theta_feat": -0.09, "theta_pred": -0.25})):
+        out.append(Claim(cid, cid, "Revisit", "Tab. 3", f"Kendall with accuracy, 50 random NB201 nets fully "
+                         f"trained on C10, {label}", value, "needs angles after full training", "static",
+                         Fixed("needs-training"), enable="100 full trainings (200 epochs) on CIFAR-10",
+                         training="full"))
+    for part, value in (("angle", 0.20), ("loss", -0.11), ("angleloss", 0.07)):
+        out.append(Claim(f"R17/{part}", "R17", "Revisit", "Tab. 4", f"Kendall τ({part}, #Param), NB201 "
+                         "(evaluated set unstated; all archs, C10 used)", value,
+                         "Kendall τ-b with C10 #Param per proxy seed; Loss metric = −loss (higher better); AngleLoss = "
+                         "rank(angle)+rank(−loss) over the scored archs", "tau_with_params", Interval(0.05),
+                         {"proxy": part, "dataset": "cifar10"}, training="short"))
+    out.append(Claim("R18/angleloss-best", "R18", "Revisit", "Fig. 1",
+                     "8 same-#Param groups × 3 datasets, random search N=100 × 5 inside each group",
+                     "AngleLoss beats LR1, LR2, NTK and random in every group",
+                     "group experiment on the authors' groups (revisit_params_split.json)", "group_experiment",
+                     Statement(), {"statement": "angleloss-best"}, training="short"))
+    out.append(Claim("R18/lr2-below-random", "R18", "Revisit", "Fig. 1", "same experiment",
+                     "LR2 is the worst metric, below random, in the groups",
+                     "group experiment; LR2 mean below the random baseline in most (≥ 5 of 8) groups per dataset",
+                     "group_experiment", Statement(), {"statement": "lr2-below-random"}))
+    for ds, value in zip(NB201_DATASETS, (ms(93.20, 0.29), ms(70.44, 1.34), ms(42.34, 0.63))):
+        out.append(Claim(f"R19/tenas/{ds}", "R19", "Revisit", "Tab. 6", f"TE-NAS† (official code re-run), {SHORT[ds]}, "
+                         "5 seeds", value, PRUNING_METHOD, "pruning_search", Welch(),
+                         {"dataset": ds, "criterion": "rank_sum", "runs": 5}))
+    out.append(Claim("R19/angleloss", "R19", "Revisit", "Tab. 6", "pruning search with AngleLoss / AngleLoss+#Param, "
+                     "5 seeds", {"AngleLoss": [ms(93.16, 0.37), ms(70.48, 1.04), ms(43.04, 1.82)],
+                                 "AngleLoss+#Param": [ms(93.36, 0.26), ms(70.87, 0.41), ms(43.77, 1.33)]},
+                     "pruning-search runs", "static", Fixed("not-implemented"), enable=ANGLELOSS_PRUNING_ENABLE,
+                     training="short"))
+    out.append(Claim("R20", "R20", "Revisit", "Tab. 6 (quoted)", "RSPS, DARTS-1st, GDAS, LGA",
+                     {"RSPS": [87.66, 58.33, 31.14], "DARTS-1st": [54.30, 15.61, 16.32],
+                      "GDAS": [93.61, 70.70, 41.84], "LGA": [93.94, 72.42, 45.17]},
+                     "quoted from other papers", "static", Fixed("context")))
+    for cid, label, values in (
+            ("R21", "#iters 10/25/50/75", [ms(70.22, 1.08), ms(70.33, 0.91), ms(70.58, 0.82), ms(70.37, 0.57)]),
+            ("R22", "#classes 5/10/20", [ms(70.02, 0.74), ms(70.58, 0.82), ms(70.30, 0.74)]),
+            ("R23", "init Kaiming-uniform / Kaiming-normal / Xavier-uniform",
+             [ms(70.58, 0.82), ms(70.40, 0.70), ms(70.25, 1.00)]),
+            ("R24", "images per class 5/10/20", [ms(70.26, 1.08), ms(70.58, 0.82), ms(70.28, 0.97)])):
+        out.append(Claim(cid, cid, "Revisit", "Tab. 9", f"C100 pruning search with AngleLoss+#Param, {label}",
+                         values, "pruning-search runs per configuration", "static", Fixed("not-implemented"),
+                         enable=ANGLELOSS_PRUNING_ENABLE, training="short"))
+    out.append(Claim("R25", "R25", "Revisit", "Tab. 7", "DARTS space, C10", {"AngleLoss": 97.37, "+#Param": 97.44},
+                     "DARTS search + 600-epoch retraining", "static", Fixed("out-of-scope"), training="full"))
+    out.append(Claim("R26", "R26", "Revisit", "Tab. 8", "ImageNet (mobile setting)",
+                     "C10-searched 75.3 / 74.8 top-1; ImageNet-searched 74.5 / 75.9 top-1",
+                     "ImageNet retraining", "static", Fixed("out-of-scope"), training="full"))
+    return out

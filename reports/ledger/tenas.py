@@ -1,0 +1,156 @@
+"""TE-NAS (Chen et al., ICLR 2021): its claims and the analyses only it needs (Fig. 4 op composition,
+Fig. 9 rank sum, Fig. 10 train vs test)."""
+from __future__ import annotations
+
+from zcbench.reports import plots, stats, tenas
+from zcbench.reports.ledger import inputs as ins
+from zcbench.reports.ledger import kinds
+from zcbench.reports.ledger.core import NB201_DATASETS, SHORT, Claim, Outcome, claim_kind, ms
+from zcbench.reports.ledger.rules import Band, Exact, Fixed, Interval, Statement, Welch
+from zcbench.reports.tables import NO_TARGET, ReportTable
+
+RESNET_ARCH = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+PRUNING_METHOD = ("TE-NAS pruning search (protocols §B1; `code` preset of benchmarks.pruning), the NB201 test "
+                  "accuracy of the cell found per seed, mean (std, ddof=0) over the seeds")
+DATASET_ORDER = ("cifar100", "cifar10", "imagenet16")  # the code's default first
+
+
+def _kappa_and_lr_by_seed(claim, inputs):
+    dataset = kinds.first_dataset_with(inputs, ["ntk", "lr1"], claim.params["datasets"])
+    kappa, lr = ins.seed_scores(inputs, "ntk", dataset), ins.seed_scores(inputs, "lr1", dataset)
+    seeds = ins.common_seeds([kappa, lr])
+    return dataset, seeds, kappa, lr
+
+
+@claim_kind("op_composition", params=("datasets",))
+def compute_op_composition(claim, inputs) -> Outcome:
+    dataset, seeds, kappa, lr = _kappa_and_lr_by_seed(claim, inputs)
+    per_seed = {s: tenas.composition_checks(tenas.composition_table(kappa[s].values, lr[s].values)) for s in seeds}
+    checks = {name: all(c[name] for c in per_seed.values()) for name in next(iter(per_seed.values()))}
+    first = tenas.composition_table(kappa[seeds[0]].values, lr[seeds[0]].values)
+    found = [kappa[s] for s in seeds] + [lr[s] for s in seeds]
+    n = len(kappa[seeds[0]].values)
+    table = ReportTable("tenas-composition", f"TE-NAS Fig. 4: op shares in the top 10% ({dataset}, seed {seeds[0]})",
+                        first.round(4), NO_TARGET, f"{n:,} archs with κ, {len(lr[seeds[0]].values):,} with R",
+                        kappa[seeds[0]].failed + lr[seeds[0]].failed)
+    figure = ("tenas-composition", "TE-NAS Fig. 4 (ours)", plots.composition_bars(first, "Op shares: top 10% by κ / by R"),
+              f"share of each op on the 6 edges of the top-10% archs by min κ and by max R vs the whole space; "
+              f"{dataset}, proxy seed {seeds[0]}, n = {n:,}")
+    holds = all(checks.values())
+    _, substitute = ins.image_inputs(found)
+    return Outcome(checks, f"per seed: {per_seed}", ins.spec(NO_TARGET, f"archs with finite κ / R on {dataset}", n,
+                                                             kappa[seeds[0]].failed + lr[seeds[0]].failed),
+                   {"ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
+                   {"shares_first_seed": first.round(4).to_dict()}, partial=ins.synthetic(found), holds=holds,
+                   seeds=tuple(seeds), inputs=ins.evidence(dataset=dataset, target_text=NO_TARGET,
+                                                           arch_set=f"archs with κ and R on {dataset}", n=n, seeds=seeds,
+                                                           found=found),
+                   substitute=substitute, tables=[table], figures=[figure])
+
+
+@claim_kind("rank_sum", params=("datasets",))
+def compute_rank_sum(claim, inputs) -> Outcome:
+    dataset, seeds, kappa, lr = _kappa_and_lr_by_seed(claim, inputs)
+    spec, acc, note = ins.target(inputs, claim.paper, dataset)
+    per_seed = {}
+    for s in seeds:
+        summed = tenas.rank_sum(kappa[s].values, lr[s].values)
+        idx = summed.index
+        per_seed[s] = {"rank_sum": stats.kendall(summed, acc.loc[idx]),
+                       "kappa": stats.kendall(kappa[s].values.loc[idx], acc.loc[idx]),
+                       "lr1": stats.kendall(lr[s].values.loc[idx], acc.loc[idx])}
+    stronger = all(t["rank_sum"] < 0 and abs(t["rank_sum"]) > max(abs(t["kappa"]), abs(t["lr1"]))
+                   for t in per_seed.values())
+    found = [kappa[s] for s in seeds] + [lr[s] for s in seeds]
+    _, substitute = ins.image_inputs(found)
+    n = len(tenas.rank_sum(kappa[seeds[0]].values, lr[seeds[0]].values))
+    return Outcome(per_seed[seeds[0]], ("τ(rank sum) is negative and larger in magnitude than for κ or R alone, for "
+                                        "every seed" if stronger else "the rank sum is not the stronger correlate")
+                   + (f"; {note}" if note else ""),
+                   ins.spec(spec.describe(), f"{n:,} archs with finite κ and R ({dataset})", n, 0),
+                   {**ins.truth_provenance(inputs), "ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
+                   {"per_seed": per_seed}, partial=ins.synthetic(found), holds=stronger, seeds=tuple(seeds),
+                   inputs=ins.evidence(dataset=dataset, target_text=spec.describe(), arch_set="archs with κ and R",
+                                       n=n, seeds=seeds, found=found, truth_version=spec.version),
+                   substitute=substitute)
+
+
+@claim_kind("train_test", params=("dataset",))
+def compute_train_test(claim, inputs) -> Outcome:
+    dataset = claim.params["dataset"]
+    test_spec, test, _ = ins.target(inputs, claim.paper, dataset)
+    train_spec, train, _ = ins.target(inputs, claim.paper, dataset, split="train")
+    x, y, dropped = stats.paired_finite(train, test)
+    tau, r = stats.kendall(x, y), stats.pearson(x, y)
+    title = f"TE-NAS Fig. 10 (ours): train vs test accuracy, τ = {tau:.3f}, n = {len(x):,}"
+    figure = (f"scatter-{claim.id}", title, plots.scatter(x, y, f"{dataset} final train accuracy (%)",
+                                                          f"{dataset} test accuracy (%)", title),
+              f"{train_spec.describe()} vs {test_spec.describe()}, all archs")
+    return Outcome({"kendall_tau_b": tau, "pearson": r}, f"'strong' = τ ≥ 0.5: τ = {tau:.3f}",
+                   ins.spec(f"{train_spec.describe()} vs {test_spec.describe()}", "all NB201 archs", len(x), dropped),
+                   ins.truth_provenance(inputs), holds=tau >= 0.5,
+                   inputs={"dataset": dataset, "target": test_spec.describe(), "benchmark_file": test_spec.version,
+                           "images": "none (benchmark values)", "proxy_seeds": [], "arch_set": "all NB201 archs",
+                           "n_archs": len(x), "settings_hash": {}},
+                   figures=[figure])
+
+
+def claims() -> list[Claim]:
+    tau = Interval(0.05)
+    out = [
+        Claim("T1", "T1", "TE-NAS", "§3.1.1, Fig. 1", "Kendall τ(κ, test accuracy), all NB201 archs "
+              "(dataset not stated; C100 preferred, as the code defaults suggest)", -0.42,
+              "Kendall τ-b of raw κ (lower is better) with test accuracy over archs with finite κ, per proxy seed",
+              "tau_with_accuracy", tau, {"proxy": "ntk", "datasets": DATASET_ORDER}),
+        Claim("T2", "T2", "TE-NAS", "§3.1.2, Fig. 3", "Kendall τ(R, test accuracy), all NB201 archs", 0.5,
+              "Kendall τ-b of LR1 with test accuracy, per proxy seed", "tau_with_accuracy", tau,
+              {"proxy": "lr1", "datasets": DATASET_ORDER}),
+        Claim("T3", "T3", "TE-NAS", "Fig. 4", "op composition of the top-10% archs by min κ and by max R",
+              "both rich in conv3x3; R favours conv1x1; κ favours skip_connect",
+              "share of each op on the 6 edges of the top-10% archs vs the whole space, every proxy seed",
+              "op_composition", Statement(), {"datasets": DATASET_ORDER}),
+        Claim("T4", "T4", "TE-NAS", "App. D.3, Fig. 9", "rank(κ)+rank(R) vs test accuracy",
+              "stronger (negative) correlation than κ or R alone",
+              "Kendall τ-b of the rank sum (κ ascending + R descending, stable ranks) with accuracy, compared "
+              "with |τ| of κ and of R, every proxy seed", "rank_sum", Statement(), {"datasets": DATASET_ORDER}),
+        Claim("T5", "T5", "TE-NAS", "App. E, Fig. 10", "NB201 train accuracy vs test accuracy",
+              "strong correlation", "Kendall τ-b and Pearson r of final train vs test accuracy (C100); "
+              "'strong' = τ ≥ 0.5", "train_test", Statement(), {"dataset": "cifar100"}),
+    ]
+    for ds, value in zip(NB201_DATASETS, (ms(93.9, 0.47), ms(71.24, 0.56), ms(42.38, 0.46))):
+        out.append(Claim(f"T6/{ds}", "T6", "TE-NAS", "Tab. 1", f"TE-NAS pruning search, {SHORT[ds]}, 4 seeds", value,
+                         PRUNING_METHOD, "pruning_search", Welch(), {"dataset": ds, "criterion": "rank_sum", "runs": 4}))
+    for ds, value in zip(NB201_DATASETS, (94.37, 73.51, 47.31)):
+        out.append(Claim(f"T7/optimal/{ds}", "T7", "TE-NAS", "Tab. 1", f"optimal NB201 test accuracy, {SHORT[ds]}",
+                         value, "maximum over all 15,625 archs of the test accuracy", "lookup_optimal", Exact(0.006),
+                         {"dataset": ds}))
+    for ds, value in zip(NB201_DATASETS, (ms(91.78, 1.45), ms(67.05, 2.89), ms(37.07, 6.39))):
+        out.append(Claim(f"T7/naswot/{ds}", "T7", "TE-NAS", "Tab. 1 (quoted from NASWOT v1)",
+                         f"NASWOT v1 (Jacobian covariance) random search N=100 × 500 runs, {SHORT[ds]}", value,
+                         "NASWOT-style search: N=100 drawn WITH replacement (numpy RandomState(seed), seeds 1–500), "
+                         "argmax (first in sample order), mean (std) of the picks' test accuracy",
+                         "random_search", Band(), {"method": "NASWOTv1", "dataset": ds, "sampler": "with-replacement",
+                                                   "runs": 500}))
+    for ds, value in zip(NB201_DATASETS, (93.97, 70.86, 43.63)):
+        out.append(Claim(f"T7/resnet/{ds}", "T7", "TE-NAS", "Tab. 1", f"ResNet cell test accuracy, {SHORT[ds]}",
+                         value, f"test accuracy of {RESNET_ARCH}", "lookup_arch", Exact(0.006),
+                         {"dataset": ds, "arch": RESNET_ARCH}))
+    for claim, where, setting, variants in (
+            ("T8", "App. D.1, Tab. 4", "prune with only κ / only R / both",
+             (("ntk", ms(69.25, 1.29)), ("lr", ms(70.48, 0.29)), ("rank_sum", ms(71.24, 0.56)))),
+            ("T9", "App. D.2, Tab. 5", "combine κ and R by min / max of ranks, sum of the changes, rank sum",
+             (("min_rank", ms(70.75, 0.73)), ("max_rank", ms(70.33, 1.09)), ("value_sum", ms(70.47, 0.68)),
+              ("rank_sum", ms(71.24, 0.56))))):
+        for criterion, value in variants:
+            out.append(Claim(f"{claim}/{criterion}", claim, "TE-NAS", where, f"C100, {setting}: {criterion}", value,
+                             PRUNING_METHOD + f"; criterion {criterion} (App. D variants: our reading, no code)",
+                             "pruning_search", Welch(), {"dataset": "cifar100", "criterion": criterion, "runs": 4}))
+    out += [
+        Claim("T10", "T10", "TE-NAS", "Tab. 2", "DARTS space, C10 search + retrain", "2.63 (0.064) % error, 3.8 M",
+              "DARTS search + 600-epoch retraining", "static", Fixed("out-of-scope"), training="full"),
+        Claim("T11", "T11", "TE-NAS", "Tab. 3", "ImageNet mobile setting", "26.2/8.3 and 24.5/7.5 top-1/top-5 error",
+              "ImageNet retraining", "static", Fixed("out-of-scope"), training="full"),
+        Claim("T12", "T12", "TE-NAS", "App. C, Fig. 8", "20,000 random DARTS archs",
+              "κ and R prefer shallow-wide cells", "needs the DARTS space", "static", Fixed("out-of-scope")),
+    ]
+    return out
