@@ -33,7 +33,7 @@ from torch.func import functional_call, grad, replace_all_batch_norm_modules_, v
 from zcbench.proxies.networks import build_scoring_network
 from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec
 from zcbench.proxies.settings import Settings
-from zcbench.spaces.errors import SettingsError
+from zcbench.spaces.errors import NotEnoughDataError, SettingsError
 from zcbench.spaces.init import INIT_SCHEMES
 
 ENTRY_SELECTIONS = ("first", "random")
@@ -221,7 +221,7 @@ def mgm(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings
     """MGM of `network` on (images, labels); `rng` draws the entries when entry_selection is 'random'."""
     n = len(images)
     if n != settings.samples:
-        raise ValueError(f"MGM settings ask for {settings.samples} samples, got {n} images")
+        raise NotEnoughDataError(f"MGM settings ask for {settings.samples} samples, got {n} images")
     if settings.estimator == "gram_mean" and settings.method == "vectorized":
         selection, sums = summed_gradients_vectorized(network, images, labels, settings, rng)
         per_tensor = (sums ** 2).sum(axis=1) / n ** 2

@@ -41,6 +41,7 @@ from torch.func import functional_call, jacrev
 from zcbench.proxies.networks import NETWORK_KINDS, build_scoring_network
 from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec, classify
 from zcbench.proxies.settings import Settings
+from zcbench.spaces.errors import SettingsError
 from zcbench.spaces.init import INIT_SCHEMES
 
 OUTPUTS = ("logits", "features")
@@ -122,7 +123,7 @@ def per_sample_gradients(network: nn.Module, images: torch.Tensor, *, output: st
     """
     weights = weight_parameters(network, name_contains)
     if not weights:
-        raise ValueError(f"no trainable parameter name contains {name_contains!r}")
+        raise SettingsError(f"no trainable parameter name contains {name_contains!r} (setting param_name_contains)")
     if method == "loop":
         return _gradients_loop(network, images, output, weights)
     if method == "vectorized":

@@ -75,8 +75,9 @@ def load_nb101_sample_taus(results_dir, data_dir=None, name: str = NB101_SAMPLE_
     cells = read_cells(find_data_file([CELLS_FILE], "NB101 sample cells", "the shared data's nb101/ folder",
                                       data_dir))
     table, meta = nb101_sample_taus(results, name, cells)
-    return NB101SampleTaus(table, {**meta, "git_commits": entry.manifest.get("git_commits", []),
-                                   "imported_from": entry.manifest.get("imported_from")}, entry.folder)
+    provenance = {"results": f"{NB101_SAMPLE_KIND}/{name}", "git_commits": entry.manifest.get("git_commits", []),
+                  "imported_from": (entry.manifest.get("imported_from") or {}).get("script")}
+    return NB101SampleTaus(table, {**meta, "provenance": provenance}, entry.folder)
 
 
 def nb101_sample_taus(results: pd.DataFrame, sample_name: str, cells: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

@@ -10,7 +10,8 @@ status is `ok`, `inf` or `-inf` (±inf are orderable extremes: a search never pi
 correlation excludes and counts them); an arch with only other statuses (`nan`, `singular`,
 `error:…`) is excluded and counted as failed.
 When several settings exist for a proxy, the registry's `code` preset wins, then `paper`, then the
-settings hash with the most archs — the choice is recorded in the provenance.
+settings hash with the most archs — a preset covering under a quarter of the largest settings' archs
+does not win — and the choice is recorded in the provenance.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ VALUE_COLUMNS = ("value", "score")  # the sweep store calls the proxy value `sco
 PROVENANCE_COLUMNS = ("proxy_version", "package_version", "git_commit", "torch_version", "device", "data_source")
 SYNTHETIC_PREFIX = "synthetic"
 INFINITE_STATUS = {"inf": np.inf, "-inf": -np.inf}
+PRESET_MIN_SHARE = 0.25  # of the largest settings' arch count
 
 
 TABLE_KINDS = ("sweeps", "samples")  # library kinds whose tables are in the sweep schema
@@ -150,7 +152,10 @@ def proxy_scores(results: pd.DataFrame, proxy: str, dataset: str, space: str = "
     if rows.empty:
         return None
     hashes = rows.groupby("settings_hash")["arch"].nunique().sort_values(ascending=False, kind="stable")
-    preferred = [h for h in _preferred_hashes(proxy) if h in hashes.index]
+    # a preset wins only when it is not a stub beside a far larger result (e.g. κ `code` on 9 cells
+    # next to `supernet` on 200)
+    preferred = [h for h in _preferred_hashes(proxy) if h in hashes.index and
+                 hashes[h] >= PRESET_MIN_SHARE * hashes.max()]
     chosen = preferred[0] if preferred else hashes.index[0]
     rows = rows[rows["settings_hash"] == chosen]
     usable = rows[rows["status"].isin(["ok", *INFINITE_STATUS])]

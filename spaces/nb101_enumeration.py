@@ -143,6 +143,7 @@ class NB101Enumeration:
 
     @property
     def what(self) -> str:
+        """How error messages name this index."""
         return f"the enumerated NB101 space (≤ {self.max_vertices} vertices, ≤ {self.max_edges} edges)"
 
     def position(self, digest: str) -> int | None:
@@ -164,9 +165,9 @@ class NB101Enumeration:
         """sha256 of the module hashes in order, one per line: equal checksums, equal enumerations."""
         return hashlib.sha256(b"".join(h + b"\n" for h in self.hashes)).hexdigest()
 
-    def table(self, costs: bool = True):
+    def table(self):
         """One row per cell: module_hash, adjacency (V² bits, row-major, as in the records), operations,
-        num_vertices, num_edges and, with `costs`, params and flops (MFLOPs) of the stem-128 network."""
+        num_vertices, num_edges, params and flops (MFLOPs) of the stem-128 network."""
         import pandas as pd
 
         adjacency = np.empty(len(self), dtype=object)
@@ -184,7 +185,7 @@ class NB101Enumeration:
             "operations": operations,
             "num_vertices": self.num_vertices.astype(np.int64),
             "num_edges": np.bitwise_count(self.patterns).astype(np.int64)})
-        return table.assign(**dict(zip(COST_COLUMNS, self.costs()))) if costs else table
+        return table.assign(**dict(zip(COST_COLUMNS, self.costs())))
 
     def costs(self) -> tuple[np.ndarray, np.ndarray]:
         """(params, MFLOPs) of every cell's stem-128 network (10 classes, 32×32 input).
@@ -204,6 +205,19 @@ class NB101Enumeration:
                 out[rows] = np.array([b[column] for b in base])[which] + np.take_along_axis(
                     terms, digits[:, :, None], axis=2)[:, :, 0].sum(axis=1)
         return params, flops
+
+
+def summarize(table) -> dict:
+    """The enumeration's composition for reports: cells by vertex and edge count, interior ops over all
+    cells, #Param (M) quantiles and distinct counts; `table` is `NB101Enumeration.table()` or its export."""
+    interior = table["operations"].str.split(",").explode()
+    params = table["params"] / 1e6
+    return {"cells": len(table),
+            "cells_by_vertices": table["num_vertices"].value_counts().sort_index().to_dict(),
+            "cells_by_edges": table["num_edges"].value_counts().sort_index().to_dict(),
+            "interior_ops": {op: int((interior == op).sum()) for op in OPS},
+            "params_m_quantiles": params.quantile([0, 0.1, 0.25, 0.5, 0.75, 0.9, 1]).round(4).to_dict(),
+            "distinct_params": int(table["params"].nunique())}
 
 
 def _cost_terms(pattern: int, num_vertices: int) -> tuple[tuple[int, float], tuple[np.ndarray, np.ndarray]]:

@@ -58,7 +58,6 @@ class Registry(Generic[T]):
         if name in self._items and self._items[name] is not item and self._items[name] != item:
             raise RegistryError(f"{self.kind} {name!r} is already registered")
         self._items[name] = item
-        self._failures.pop(name, None)
         return item
 
     def add_lazy(self, name: str, target: str) -> None:
@@ -83,7 +82,8 @@ class Registry(Generic[T]):
         self._state = "loading"
         try:
             for name, where, load in self._sources():
-                if name in self._items:
+                if name in self._items:  # e.g. a plugin's entry point named like a built-in entry
+                    self._failures[name] = f"{name!r} = {where} not loaded: the name is already taken"
                     continue
                 try:
                     item = load()
@@ -94,10 +94,7 @@ class Registry(Generic[T]):
                     self._failures[name] = (f"{name!r} = {where} must point at a {self.item_type.__name__}, "
                                             f"got {type(item).__name__}")
                     continue
-                try:
-                    self.register(item, name)
-                except RegistryError as exc:
-                    self._failures[name] = f"{name!r} = {where}: {exc}"
+                self.register(item, name)
         finally:
             self._state = "loaded"
 

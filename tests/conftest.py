@@ -30,16 +30,17 @@ def tiny_images():
     return synthetic_imageset(n=64, size=8, num_classes=10, seed=0)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def single_thread_torch():
-    """One torch thread for every test: small forwards/backwards on a shared 2-core machine run many
-    times faster without OpenMP oversubscription (tests/test_pruning.py once took > 10 min on 8 threads)."""
+    """One torch thread in every test: small forwards/backwards on a shared 2-core machine run many times
+    faster without OpenMP oversubscription (tests/test_pruning.py once took > 10 min on 8 threads).
+    Set per test, because a test may change it (`--threads`), and float32 sums, hence short-training
+    goldens, depend on it."""
     import torch
 
-    threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
 
 
 @pytest.hookimpl(hookwrapper=True)

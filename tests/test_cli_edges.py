@@ -70,7 +70,8 @@ def test_every_command_has_help(command, capsys):
     (["search", "prune", "--set", "ntk_batch=1", "--show-settings"], ["PruningSettings.ntk_batch", "≥ 2"]),
     (["sweep", "plan", "configs/demo_tiny.toml", "--workers", "0"], ["--workers", "not between 1 and 4096"]),
     (["scor"], ["invalid choice: 'scor'"]),
-    (["space", "export", "nb201", "--out", "/nonexistent/dir/nb201.csv"], ["non-existent directory", "/nonexistent/dir"]),
+    (["space", "export", "nb201", "--out", "/nonexistent/dir/nb201.csv"],
+     ["non-existent directory", "/nonexistent/dir"]),
 ])
 def test_user_errors_are_one_named_message_and_exit_2(capsys, argv, needles):
     code, out, err = run(capsys, *argv)
@@ -189,7 +190,8 @@ def _argv(*parts: st.SearchStrategy) -> st.SearchStrategy:
     return st.tuples(*parts).map(lambda groups: [arg for group in groups for arg in group])
 
 
-SCORE = _argv(st.just(["score"]), _flags("--arch", ARCHS), _flags("--proxy", CHEAP_PROXIES),
+SCORE = _argv(st.sampled_from([["score"], ["score", "--arch", "1234", "--proxy", "params"]]),
+              _flags("--arch", ARCHS), _flags("--proxy", CHEAP_PROXIES),
               _flags("--set", PAIRS.map(",".join)), _flags("--seed", OPTION_VALUES), _flags("--device", DEVICES),
               _flags("--dataset", st.sampled_from(["cifar10", "imagenet16", "svhn"])),
               _flags("--setting", st.sampled_from(["code", "paper", "papr"])),
@@ -200,7 +202,8 @@ PRUNE = _argv(st.just(["search", "prune", "--show-settings"]), _flags("--set", P
               _flags("--setting", st.sampled_from(["code", "paper", "x"])), _flags("--threads", OPTION_VALUES))
 OTHER = st.one_of(
     st.lists(st.sampled_from(["ls", "spaces", "proxies", "--json", "-x", "space", "export", "data", "convert",
-                              "nb201", "nats", "reproduce", "--seed", "sweep", "search", "prune"]),
+                              "nb201", "nats", "reproduce", "--seed", "sweep", "search", "prune", "results",
+                              "index", "--check"]),
              max_size=4),
     _argv(st.just(["data", "convert"]), st.sampled_from([["nb201"], ["nats"], ["nb101"], ["bogus"]]),
           st.sampled_from([["/nonexistent/file.pth"], [str(REPO / "README.md")], []]), _flags("--out", TEXT)),

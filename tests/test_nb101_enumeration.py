@@ -105,6 +105,17 @@ def test_table_columns_and_costs_equal_the_network_counts(small):
     assert labellings(5).tolist()[:4] == [[0, 0, 0], [0, 0, 1], [0, 0, 2], [0, 1, 0]]  # product order
 
 
+def test_summary_counts_cells_ops_and_params(small):
+    summary = nb101_enumeration.summarize(small.table())
+    assert summary["cells"] == len(small) and sum(summary["cells_by_vertices"].values()) == len(small)
+    assert summary["cells_by_vertices"][2] == 1 and summary["cells_by_edges"][1] == 1  # input → output alone
+    ops = summary["interior_ops"]
+    assert len(set(ops.values())) == 1  # labels are exchangeable: every op appears equally often
+    assert sum(ops.values()) == int((small.num_vertices.astype(int) - 2).sum())
+    quantiles = summary["params_m_quantiles"]
+    assert quantiles[0.0] <= quantiles[0.5] <= quantiles[1.0]
+
+
 @pytest.mark.parametrize("limits", [(1, 9), (8, 9), (7, 0), (7, 10)])
 def test_limits_outside_nb101_are_rejected(limits):
     with pytest.raises(ZcbenchError, match="enumeration limits"):

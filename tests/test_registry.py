@@ -283,6 +283,15 @@ def test_registry_is_frozen_after_load(plugin_module):
     assert registry.names() == ["extra", "good"]
 
 
+def test_an_entry_point_cannot_take_a_builtin_name(monkeypatch):
+    impostor = FakeEntryPoint("params", ENTRY_POINT_GROUP, constant_spec("params", summary="impostor"))
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda *, group=None, **_: [impostor] if group in (None, ENTRY_POINT_GROUP) else [])
+    registry = proxy_registry({"params": "zcbench.proxies.params:PARAMS"})
+    assert registry.get("params") is REGISTRY.get("params")
+    assert "already taken" in registry.failures()["params"]
+
+
 def test_lookup_during_a_lazy_import_does_not_reenter_the_load(tmp_path, monkeypatch):
     """A target module that looks its registry up while being imported sees the partial table."""
     (tmp_path / "zcbench_host.py").write_text(

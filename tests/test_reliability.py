@@ -168,7 +168,7 @@ def test_two_configs_racing_for_a_fresh_folder_never_mix(tmp_path):
         rng, out = random.Random(trial), tmp_path / f"out{trial}"
         barrier, errors = threading.Barrier(2), {}
 
-        def go(name, delay):
+        def go(name, delay, barrier=barrier, out=out, errors=errors):
             barrier.wait()
             time.sleep(delay)
             try:
@@ -321,7 +321,8 @@ def test_dead_cells_are_flagged_with_the_authors_value_kept_and_counted(tmp_path
     assert summary["dead_cell_rows"] == 2 and summary["dead_cell_by_proxy_status"] == {"params": {"ok": 1},
                                                                                        "sweeptest_tiny": {"ok": 1}}
     result = REGISTRY.get("params").score(DEAD)
-    assert result.ok and result.dead_cell and result.value == rows.loc[dead & (rows["proxy"] == "params"), "score"].item()
+    authors = rows.loc[dead & (rows["proxy"] == "params"), "score"].item()
+    assert result.ok and result.dead_cell and result.value == authors
 
 
 # ------------------------------------------------------------------------------------------ legacy folders

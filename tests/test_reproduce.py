@@ -1,10 +1,12 @@
 """`zcbench reproduce`: the ledger from fake ground truth + fake sweep results (three proxy seeds),
 checked against independent re-computations; every verdict follows its claim's rule; the HTML report
 shows the ledger's numbers; missing inputs are named."""
+import base64
 import dataclasses
 import json
 import math
 import random
+import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -16,12 +18,14 @@ from zcbench.benchmarks import library, pruning
 from zcbench.proxies.registry import REGISTRY, settings_hash
 from zcbench.reports import render, stats, uncertainty
 from zcbench.reports import ledger as rp
-from zcbench.reports.ledger import entrannas, inputs, revisit, sections, tenas
-from zcbench.reports.ledger.core import VERDICTS
+from zcbench.reports.ledger import entrannas, figures, inputs, revisit, sections, tenas
+from zcbench.reports.ledger.core import COMPUTED, VERDICTS
+from zcbench.reports.ledger.enable import what_would_enable
 from zcbench.reports.ledger.run import evaluate
 from zcbench.spaces import nb201
 
 N = nb201.NUM_ARCHS
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def fake_space(seed=0):
@@ -111,7 +115,9 @@ def write_fake_pruning_runs(results):
                       "settings_hash": settings_hash(settings), "arch": arch,
                       "arch_str": str(nb201.index_to_arch(arch)),
                       "seconds": 1.0, "images": "fake test images", "nonfinite_ntk_changes": 0, "git_commit": "abc",
-                      "torch_version": "t", "package_version": "p", "host": "h", "rounds": []}
+                      "torch_version": "t", "package_version": "p", "host": "h",
+                      "rounds": [[{"kappa_origin": [100.0 / r, 90.0 / r], "regions_origin": [500 + 10 * r]}]
+                                 for r in (1, 2, 3)]}
             path.write_text(json.dumps(record))
     records = {str(p.relative_to(results)): 1 for p in sorted(results.rglob("seed-*.json"))}
     library.write_manifest(results, "searches", what="fake searches", tables=records)
@@ -286,16 +292,25 @@ def test_analyses_and_lookups_are_computed(full_run):
 
 
 class LedgerRows(HTMLParser):
+    """The rows with a `data-id` of each ledger table (by the table's class: `ledger computed`, `ledger full`),
+    with the text of their value cells, and the sources of every image."""
+
     def __init__(self):
         super().__init__()
-        self.rows, self.images, self._cell, self._row = {}, [], None, None
+        self.tables, self.images, self._cell, self._row, self._table = {}, [], None, None, {}
+
+    @property
+    def rows(self):
+        return self.tables["ledger full"]
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "tr" and "data-id" in attrs:
+        if tag == "table":
+            self._table = self.tables.setdefault(attrs.get("class", ""), {})
+        elif tag == "tr" and "data-id" in attrs:
             self._row = attrs
-            self.rows[attrs["data-id"]] = attrs
-        elif tag == "td" and self._row is not None and attrs.get("class") in ("ours", "paper", "verdict"):
+            self._table[attrs["data-id"]] = attrs
+        elif tag == "td" and self._row is not None and attrs.get("class") in ("ours", "paper", "verdict", "delta"):
             self._cell = attrs["class"]
         elif tag == "img":
             self.images.append(attrs["src"])
@@ -326,9 +341,73 @@ def test_html_report_shows_the_numbers_of_ledger_json(full_run):
         assert row["text-verdict"] == render.verdict_label(entry), cid
         computed += entry["our_value"] is not None
     assert computed > 40
+    top = parser.tables["ledger computed"]  # the computed-claims table at the top of the page
+    assert list(top) == [cid for cid, e in ledger.items() if e["verdict"] in COMPUTED]
+    for cid, row in top.items():
+        entry = ledger[cid]
+        assert json.loads(row["data-our-value"]) == entry["our_value"], cid
+        assert row["text-paper"] == render.format_value(entry["paper_value"]), cid
+        assert row["text-ours"] == render.format_value(entry["our_value"]), cid
+        assert row["text-verdict"] == render.verdict_label(entry), cid
+        ours, paper = figures.numeric(entry["our_value"]), figures.numeric(entry["paper_value"])
+        if ours is not None and paper is not None:
+            assert float(row["text-delta"]) == pytest.approx(ours - paper, abs=0.006), cid
     assert parser.images and all(src.startswith("data:image/png;base64,") for src in parser.images)
+    assert all(base64.b64decode(src.split(",", 1)[1])[:8] == PNG for src in parser.images)
+    assert len(parser.images) == len(full_run["report"].figures)
     markdown = (full_run["out"] / "report.md").read_text()
     assert render.format_value(ledger["R1/cifar10"]["our_value"]) in markdown
+    for file in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):  # every figure markdown names exists
+        assert (full_run["out"] / file).read_bytes()[:8] == PNG, file
+
+
+def test_report_leads_with_results_and_names_its_figures_inputs(full_run):
+    report, html = full_run["report"], (full_run["out"] / "report.html").read_text()
+    keys = [f["key"] for f in report.figures]
+    assert keys[0] == figures.FOREST_KEY
+    assert {"proxy-vs-accuracy", "lr1-vs-lr2", "search-distributions", "seed-spread", "pruning-trajectories",
+            "revisit-fig1", "tenas-composition"} <= set(keys)
+    assert html.index("fig-forest") < html.index("class='ledger computed'") < html.index("id='figures'")
+    assert html.index("id='figures'") < html.index("class='ledger full'")  # the full ledger follows, collapsed
+    for fig in report.figures:
+        assert re.search(r"\d", fig["caption"]), fig["key"]  # every caption states its n
+    forest = figures.forest_rows(list(full_run["ledger"].values()))
+    r13 = forest.set_index("id").loc["R13/ntk"]
+    assert [r13["low"], r13["high"]] == full_run["ledger"]["R13/ntk"]["interval"]["interval"]
+    assert r13["panel"].startswith("Kendall") and r13["tolerance"] == 0.05
+
+
+def test_report_files_carry_no_machine_specific_path(full_run):
+    """The inputs live under pytest's tmp_path (an absolute /tmp/… path); no report file may name it."""
+    out = full_run["out"]
+    assert library.ABSOLUTE_PATH.search(str(out))  # the check below is meaningful only with such inputs
+    for name in ("report.html", "report.md", "ledger.json"):
+        text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", (out / name).read_text())
+        assert str(out.parent) not in text, name
+        assert not library.ABSOLUTE_PATH.search(text), (name, library.ABSOLUTE_PATH.search(text))
+
+
+def test_cost_claims_stay_context_with_our_measured_seconds(full_run):
+    ledger = full_run["ledger"]
+    lr1 = ledger["R2/cost"]  # the fake sweep rows took 0.1 s each
+    assert lr1["verdict"] == "context" and lr1["paper_value"] == 60
+    assert lr1["our_value"] == pytest.approx(10.0) and "cpu" in lr1["inputs"]["device"]
+    assert ledger["R8/cost"]["our_value"] == pytest.approx(20.0)  # angle + loss, one net each
+    assert ledger["K4/cost"]["our_value"] == pytest.approx({ds: 10.0 for ds in ("cifar10", "cifar100", "imagenet16")})
+    assert ledger["T6/cost"]["our_value"] == pytest.approx(1.0)  # the code-preset searches only
+    assert ledger["R19/cost/angleloss"]["verdict"] == "context" and ledger["R19/cost/angleloss"]["our_value"] is None
+    costs = render.cost_frame(list(ledger.values()))
+    assert set(costs["id"]) == {cid for cid in ledger if "cost" in cid}
+
+
+def test_what_would_enable_lists_each_missing_input_once(full_run):
+    waiting = [e for e in full_run["ledger"].values() if e["verdict"] in ("needs-data", "needs-results")]
+    needs = what_would_enable(waiting)
+    assert len({n.what for n in needs}) == len(needs)
+    assert sorted(i for n in needs for i in n.ids) == sorted(e["id"] for e in waiting)
+    search = next(n for n in needs if n.what.startswith("pruning searches, cifar100, criterion rank_sum"))
+    assert "T6/cifar100" in search.ids and "R19/tenas/cifar100" in search.ids
+    assert search.how.startswith("zcbench search prune --dataset cifar100") and search.how.endswith("--seed 5")
 
 
 def test_every_report_table_states_target_arch_set_and_exclusions(full_run):

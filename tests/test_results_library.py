@@ -121,8 +121,8 @@ def test_results_index_command_writes_and_checks(merged_library, capsys):
     _, out = merged_library
     root = out.parents[1]
     shutil.rmtree(out / "shards")
-    assert main(["results", "index", "--check", str(root)]) == 2  # no INDEX.md yet
+    assert main(["results", "index", "--check", "--results", str(root)]) == 2  # no INDEX.md yet
     assert "out of date" in capsys.readouterr().err
-    assert main(["results", "index", str(root)]) == 0
-    assert main(["results", "index", "--check", str(root)]) == 0
+    assert main(["results", "index", "--results", str(root)]) == 0
+    assert main(["results", "index", "--check", "--results", str(root)]) == 0
     assert "`tiny`" in (root / library.INDEX).read_text()

@@ -115,8 +115,8 @@ def test_image_proxies_without_a_data_source_are_rejected(tmp_path):
 def test_bad_architecture_reference_names_file_and_position(tmp_path):
     (tmp_path / "archs.txt").write_text("5\n|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|conv~2|\n")
     config = tiny_config(tmp_path, archs={"select": "indices", "file": "archs.txt"})
-    with pytest.raises(ConfigError, match=r"archs.txt: entry 1 .* unknown operation 'conv'"):
-        make_plan(config)
+    with pytest.raises(ConfigError, match=r"archs.txt: entry 1 is not a nb201 architecture \(UnknownOperationError\)"):
+        make_plan(config)  # the file's content is not echoed (it may name any readable file)
     (tmp_path / "archs.txt").write_text("5\n# same cell again\n5\n")
     with pytest.raises(ConfigError, match="entries 0 and 1"):
         make_plan(config)
@@ -276,8 +276,8 @@ def test_second_concurrent_run_is_refused_and_status_shows_the_runner(tmp_path):
     assert store.running_pid() is None
     with store.running("other", "0123"):
         assert sweep_status(config, out=out)["running_pid"] == os.getpid()
-        with pytest.raises(SweepStateError, match=f"being computed by sweep 'other' \\(pid {os.getpid()}, plan 0123\\); "
-                                                  "this is sweep 'tiny'"):
+        holder = f"being computed by sweep 'other' \\(pid {os.getpid()}, plan 0123\\); this is sweep 'tiny'"
+        with pytest.raises(SweepStateError, match=holder):
             run_sweep(config, out=out)
     assert not sweep_status(config, out=out)["running"]
 

@@ -30,7 +30,8 @@ class _TrustPickle(argparse.Action):
 def add_trust_pickle(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust-pickle", action=_TrustPickle, nargs=0, default=False,
                         help="load pickled data files (CIFAR/ImageNet16 batches, NB201 .pth) without the allow-list "
-                             "of safe types: only for files you trust, since a pickle can run code (docs/reliability.md)")
+                             "of safe types: only for files you trust, since a pickle can run code "
+                             "(docs/reliability.md)")
 
 
 def check_seed(seed: int, where: str = "seed") -> int:

@@ -23,3 +23,33 @@ def select(claims: list[Claim], paper: str | None = None) -> list[Claim]:
     if paper.lower() not in names:
         raise ZcbenchError(f"unknown paper {paper!r}; choose from {', '.join(PAPERS)}")
     return [c for c in claims if c.paper == names[paper.lower()]]
+
+
+def claims_markdown() -> str:
+    """docs/claims.md: every claim the ledger checks, in the project's words (generated; tested current)."""
+    from zcbench.reports.ledger.rules import describe
+    from zcbench.reports.render import format_value
+
+    lines = ["# The claims ledger", "",
+             "Every quantitative claim of the four papers that zcbench tracks, with the paper's value, how we "
+             "compute ours and the verdict rule (docs/reproduce.md explains the rules and intervals). Generated "
+             "from `reports/ledger/` by `python -c \"from zcbench.reports.ledger.claims import write_claims_doc; "
+             "write_claims_doc('docs/claims.md')\"`; do not edit by hand.", ""]
+    for paper, title in PAPERS.items():
+        lines += [f"## {paper}", "", title, "", "| id | where | setting | paper | how we compute ours | rule |",
+                  "|---|---|---|---|---|---|"]
+        for c in all_claims():
+            if c.paper != paper:
+                continue
+            rule = describe(c.rule)
+            rule_text = rule["rule"] + "".join(f", {k}={v}" for k, v in rule.items() if k not in ("rule", "reason"))
+            cells = (c.id, c.where, c.setting, format_value(c.paper_value), c.method, rule_text)
+            lines.append("| " + " | ".join(str(x).replace("|", "\\|").replace("\n", " ") for x in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_claims_doc(path) -> None:
+    from pathlib import Path
+
+    Path(path).write_text(claims_markdown())

@@ -240,6 +240,12 @@ def _seed_tables(inputs, dataset: str, proxies: list[str], accuracy: pd.Series):
     return out, found
 
 
+def histogram(values: np.ndarray, bins: int = 40) -> dict:
+    """A small summary of the simulated R-run means for the report's figure: bin edges and counts."""
+    counts, edges = np.histogram(values, bins=bins)
+    return {"edges": edges.round(4).tolist(), "counts": counts.tolist()}
+
+
 def simulated_run_accuracies(table, candidates, rule, runs: int, seed: int, sampler: str) -> np.ndarray:
     """Accuracy of the pick of `runs` simulated searches (N=100 from `candidates`)."""
     cand = np.asarray(candidates)
@@ -256,6 +262,10 @@ def compute_random_search(claim, inputs) -> Outcome:
     rule, proxies = rs_rule(method)
     spec, acc, note = ins.target(inputs, claim.paper, dataset)
     tables, found = _seed_tables(inputs, dataset, proxies, acc)
+    too_few = min(len(c) for _, c in tables.values())
+    if too_few < SAMPLE_N:
+        raise Missing("needs-results", f"a sweep of proxy '{proxies[0]}' on {dataset} over the NB201 archs (the "
+                                       f"results cover {too_few} archs with every input: too few to draw {SAMPLE_N})")
     means_wanted = max(inputs.simulated_means * 5 // runs, 40)
     per_seed, simulated = {}, []
     for k, (seed, (table, candidates)) in enumerate(sorted(tables.items(), key=lambda kv: (kv[0] is None, kv[0]))):
@@ -294,7 +304,8 @@ def compute_random_search(claim, inputs) -> Outcome:
                                                           for v in per_seed.values()),
                  rule=rule.name, sampler=sampler, n_samples=SAMPLE_N),
         {**ins.truth_provenance(inputs), **{f.proxy: f.provenance for f in found}},
-        {"per_proxy_seed": per_seed, "pooled": band.as_dict(), "power_vs_random_pick": power},
+        {"per_proxy_seed": per_seed, "pooled": band.as_dict(), "power_vs_random_pick": power,
+         "pooled_histogram": histogram(mixed)},
         partial=ins.synthetic(found), band=band, power=power, seeds=tuple(seeds),
         inputs=ins.evidence(dataset=dataset, target_text=spec.describe(), arch_set=arch_set, n=smallest, seeds=seeds,
                             found=found, truth_version=spec.version),

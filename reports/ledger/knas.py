@@ -6,7 +6,8 @@ import pandas as pd
 
 from zcbench.reports import stats
 from zcbench.reports.ledger import inputs as ins
-from zcbench.reports.ledger.core import Claim, Outcome, claim_kind
+from zcbench.reports.ledger.core import NB201_DATASETS, Claim, Outcome, claim_kind
+from zcbench.reports.ledger.cost import proxy_cost_claim
 from zcbench.reports.ledger.rules import Fixed, Interval, Statement
 
 EPOCH_LOG_ENABLE = ("per-epoch NB201 logs (training loss / validation accuracy at epoch 20) from the official "
@@ -74,4 +75,9 @@ def claims() -> list[Claim]:
               f"{MGM_NOTE}", "mgm_correlation", Statement(), {"datasets": ("cifar100", "imagenet16")}),
         Claim("K9", "K9", "KNAS", "Tab. 2", "MRPC / RTE vs RoBERTa-large", {"MRPC": 93.32, "RTE": 83.75},
               "NLP fine-tuning", "static", Fixed("out-of-scope"), training="full"),
+        *(proxy_cost_claim(f"{cid}/cost", "KNAS", "Tab. 1", f"KNAS k={k} search time (s, per dataset); ours: MGM per "
+                           "100 nets, one part of it", value, ["mgm"],
+                           datasets=NB201_DATASETS)
+          for cid, k, value in (("K4", 20, {"cifar10": 4400, "cifar100": 9200, "imagenet16": 20000}),
+                                ("K5", 40, {"cifar10": 8800, "cifar100": 18400, "imagenet16": 40000}))),
     ]

@@ -8,6 +8,7 @@ from zcbench.reports import plots, render, uncertainty
 from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger import kinds
 from zcbench.reports.ledger.core import NB201_DATASETS, SHORT, Claim, Missing, Outcome, claim_kind, ms
+from zcbench.reports.ledger.cost import COST_RULE, REVISIT_GPU, proxy_cost_claim, search_cost_claim
 from zcbench.reports.ledger.rules import Band, Fixed, Interval, PaperCheck, Statement, Welch
 from zcbench.reports.ledger.tenas import PRUNING_METHOD
 from zcbench.reports.nb101_sample import HOW_TO_COMPUTE as NB101_SAMPLE_HOW
@@ -313,4 +314,12 @@ def claims() -> list[Claim]:
     out.append(Claim("R26", "R26", "Revisit", "Tab. 8", "ImageNet (mobile setting)",
                      "C10-searched 75.3 / 74.8 top-1; ImageNet-searched 74.5 / 75.9 top-1",
                      "ImageNet retraining", "static", Fixed("out-of-scope"), training="full"))
+    for method, proxies, value in (("#Param", ["params"], 3), ("LR1", ["lr1"], 60), ("NTK", ["ntk"], 181),
+                                   ("LR2", ["naswot"], 48), ("AngleLoss", ["angle", "loss"], 437),
+                                   ("AngleLoss+LR2", ["angle", "loss", "naswot"], 462)):
+        out.append(proxy_cost_claim(f"{REVISIT_RS[method][0]}/cost", "Revisit", "Tab. 5", f"cost of {method} "
+                                    f"({REVISIT_GPU})", value, proxies))
+    out.append(search_cost_claim("R19/cost/tenas", "Revisit", "Tab. 6", "TE-NAS† search cost (s)", 682))
+    out.append(Claim("R19/cost/angleloss", "R19", "Revisit", "Tab. 6", "AngleLoss pruning search cost (s)", 508,
+                     "not measured: the AngleLoss pruning search is not implemented", "static", COST_RULE))
     return out

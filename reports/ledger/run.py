@@ -22,6 +22,7 @@ from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger import revisit, sections
 from zcbench.reports.ledger.claims import all_claims, select
 from zcbench.reports.ledger.core import KINDS, VERDICTS, Missing
+from zcbench.reports.ledger.figures import report_figures
 from zcbench.reports.ledger.rules import describe, judge
 from zcbench.reports.tables import ReportTable
 
@@ -79,7 +80,7 @@ def single_torch_thread():
 def resolve_results_dir(results_dir) -> tuple[Path | None, str]:
     """(the results directory, how it was found): explicit, else the checkout's committed results/."""
     if results_dir is not None:
-        return Path(results_dir), f"results from {results_dir}"
+        return Path(results_dir), f"results from {Path(results_dir).name}/"  # no machine-specific path
     found = ins.committed_results_dir()
     if found is not None:
         return found, "the project's committed results/"
@@ -105,9 +106,9 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
     by_paper: dict[str, list] = {}
     for claim in selected:
         by_paper.setdefault(claim.paper, []).append(claim)
-    for paper in track(list(by_paper), "reproduce: claims", unit="paper",
-                       describe=lambda p: f"{p}: {len(by_paper[p])} claims"):
-        for claim in by_paper[paper]:
+    for name in track(list(by_paper), "reproduce: claims", unit="paper",
+                      describe=lambda p: f"{p}: {len(by_paper[p])} claims"):
+        for claim in by_paper[name]:
             entry, claim_tables, claim_figures = evaluate(claim, inputs)
             entries.append(entry)
             tables += claim_tables
@@ -117,7 +118,7 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
     tables = (space_tables + sections.groups_section(inputs) + revisit.table5_section(entries)
               + sections.correlation_section(inputs) + sections.pruning_section(inputs)
               + revisit.nb101_sample_section(inputs) + fig1_tables + tables)
-    figures = space_figures + fig1_figures + figures
+    figures = report_figures(entries, inputs) + space_figures + fig1_figures + figures
     appendix, demo = sections.synthetic_demo(inputs)
     figure_refs = []
     for key, title, fig, caption in figures:

@@ -6,6 +6,7 @@ from zcbench.reports import plots, stats, tenas
 from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger import kinds
 from zcbench.reports.ledger.core import NB201_DATASETS, SHORT, Claim, Outcome, claim_kind, ms
+from zcbench.reports.ledger.cost import proxy_cost_claim, search_cost_claim
 from zcbench.reports.ledger.rules import Band, Exact, Fixed, Interval, Statement, Welch
 from zcbench.reports.tables import NO_TARGET, ReportTable
 
@@ -152,5 +153,9 @@ def claims() -> list[Claim]:
               "ImageNet retraining", "static", Fixed("out-of-scope"), training="full"),
         Claim("T12", "T12", "TE-NAS", "App. C, Fig. 8", "20,000 random DARTS archs",
               "κ and R prefer shallow-wide cells", "needs the DARTS space", "static", Fixed("out-of-scope")),
+        search_cost_claim("T6/cost", "TE-NAS", "Tab. 1", "search cost of one TE-NAS pruning search (GPU-s, 1080Ti)",
+                          1558),
+        proxy_cost_claim("T7/naswot/cost", "TE-NAS", "Tab. 1 (quoted from NASWOT v1)",
+                         "search cost of NASWOT v1, N=100 (GPU-s)", 4.8, ["naswot_v1"]),
     ]
     return out

@@ -307,9 +307,12 @@ def independent_short_training(network: nn.Module, data, settings, rng) -> tuple
         loss = objective.item()
         with torch.no_grad():
             for k, (p, g) in enumerate(zip(params, grads)):
-                d = g + settings.weight_decay * p
-                velocity[k] = d.clone() if velocity[k] is None else settings.momentum * velocity[k] + d
-                p -= settings.lr * (d + settings.momentum * velocity[k] if settings.nesterov else velocity[k])
+                # The fused `add(x, y, alpha=a)` = x + a·y in the order torch's SGD rounds it, so a cell
+                # whose training amplifies round-off (lr 0.2) still agrees to float32 precision.
+                d = torch.add(g, p, alpha=settings.weight_decay)
+                velocity[k] = d.clone() if velocity[k] is None else velocity[k].mul(settings.momentum).add(d)
+                step = torch.add(d, velocity[k], alpha=settings.momentum) if settings.nesterov else velocity[k]
+                p.add_(step, alpha=-settings.lr)
     classifier_after = net.classifier.weight.detach().double().numpy().ravel()
     return cos(classifier_before, classifier_after), loss, cos(features_before, features(net))
 

@@ -4,10 +4,12 @@
 
 Writes `tests/golden/<proxy>_<setting>.json`: the space the preset is meant for (`nb101` presets on
 NB101 cells, every other preset on NB201), the tiny settings (tests/golden/tiny.py), the images and
-seed, the comparison rule `tests/test_goldens.py` applies, and one value + status per cell. Before
-writing, the values are checked ONCE against an independent computation (numpy, float64, written
-here without the proxy's helpers) on the exact network and inputs the proxy used — captured by
-wrapping the proxy's pure score function — and the outcome goes into the file's header:
+seed, the comparison rule `tests/test_goldens.py` applies, and per cell the value, the status and the
+numeric diagnostics. Before writing, the 20 cells are checked against the independent computations
+of golden/independent.py (numpy, float64, written without the proxy's helpers) on the exact network
+and inputs the proxy used — captured by wrapping the proxy's pure score function; what they measured
+goes into the file's header (tests/test_independent_references.py reruns them on a few cells in every
+test run):
 
 * ntk — Θ from B explicit per-sample backward passes (zero grads, forward the batch, backward the
   sample's summed logits), G in float64, numpy eigvalsh → mean κ over repeats;

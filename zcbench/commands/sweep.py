@@ -135,7 +135,8 @@ def _merge(config, args) -> int:
     for proxy, counts in summary["counts_by_proxy_status"].items():
         print(f"  {proxy:<16} {counts}")
     if summary["dead_cell_rows"]:
-        print(f"  {summary['dead_cell_rows']} rows on dead cells (flag `dead_cell`): {summary['dead_cell_by_proxy_status']}")
+        print(f"  {summary['dead_cell_rows']} rows on dead cells (flag `dead_cell`): "
+              f"{summary['dead_cell_by_proxy_status']}")
     for reason, n in list(summary["failure_reasons"].items())[:10]:
         print(f"  {n:>6} × {reason}")
     return 0
