@@ -222,6 +222,8 @@ def problems(results_dir) -> list[str]:
         found += [f"{e.folder / MANIFEST} lists {n}, which does not exist" for n in names
                   if not (e.folder / n).is_file()]
         listed |= {e.folder / MANIFEST, *(e.folder / n for n in names)}
+        if e.manifest.get("complete") is False:  # a partial merge keeps its shards so the sweep can resume
+            listed |= {p for p in (e.folder / "shards").rglob("*") if p.is_file()}
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.name not in IGNORED_NAMES)
     found += [f"{p}: listed in no manifest (a stray file, unmerged shards, or a manifest to regenerate)"
               for p in files if p not in listed]

@@ -29,8 +29,17 @@ from pathlib import Path
 import numpy as np
 
 from zcbench.spaces.errors import ZcbenchError
-from zcbench.spaces.nb101 import (INPUT, INPUT_LABEL, MAX_EDGES, MAX_VERTICES, OPS, OUTPUT, OUTPUT_LABEL, NB101Arch,
-                                  module_hash)
+from zcbench.spaces.nb101 import (
+    INPUT,
+    INPUT_LABEL,
+    MAX_EDGES,
+    MAX_VERTICES,
+    OPS,
+    OUTPUT,
+    OUTPUT_LABEL,
+    NB101Arch,
+    module_hash,
+)
 
 _CHUNK = 7  # bits per lookup table when permuting patterns (tables of 2**7 entries)
 _NOT_UPPER = 1 << 40  # weight of an edge a permutation turns downward: such an image is never the smallest

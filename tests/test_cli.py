@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from zcbench import cli
 from zcbench.proxies.registry import REGISTRY, ProxyResult, ProxySpec, proxy_registry, settings_hash
 from zcbench.spaces import nb201
-from zcbench import cli
 
 DEAD_CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 ROW_FIELDS = {"proxy", "version", "setting", "settings", "settings_hash", "space", "arch", "arch_str", "dataset",

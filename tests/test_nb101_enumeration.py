@@ -8,11 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zcbench.spaces import nb101
+from zcbench.spaces import nb101, nb101_enumeration
 from zcbench.spaces.errors import ZcbenchError
-from zcbench.spaces import nb101_enumeration
-from zcbench.spaces.nb101_enumeration import (FULL_CELLS, FULL_CHECKSUM, compute_cells, edge_bit, enumerate_cells,
-                                              full_dag_patterns, labellings, pattern_matrix)
+from zcbench.spaces.nb101_enumeration import (
+    FULL_CELLS,
+    FULL_CHECKSUM,
+    compute_cells,
+    edge_bit,
+    enumerate_cells,
+    full_dag_patterns,
+    labellings,
+    pattern_matrix,
+)
 from zcbench.spaces.nb101_networks import count_flops, count_parameters
 
 COMMITTED = json.loads((Path(__file__).parent / "data" / "nb101_enumeration.json").read_text())

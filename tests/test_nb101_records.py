@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from zcbench.cli import main as zcbench
 from zcbench.spaces import nb101_records as rec
 from zcbench.spaces.errors import CorruptDataError, ZcbenchError
-from zcbench.cli import main as zcbench
 
 HALFWAY_KEYS = [f"halfway_{s}" for s in rec.STATS]
 FINAL_KEYS = [f"final_{s}" for s in rec.STATS]

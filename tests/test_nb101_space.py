@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from zcbench.cli import main as zcbench
 from zcbench.spaces import nb101
 from zcbench.spaces.catalog import get_space, list_spaces
 from zcbench.spaces.errors import InvalidArchError, UnknownOperationError
-from zcbench.cli import main as zcbench
 
 C3, C1, MP = nb101.OPS
 

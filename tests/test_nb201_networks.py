@@ -7,7 +7,14 @@ import torch
 from zcbench.spaces import nb201
 from zcbench.spaces.catalog import DATASET_CLASSES, get_space
 from zcbench.spaces.flops import count_flops, nb201_flop_coefficients, nb201_flops
-from zcbench.spaces.nb201_networks import NetOutput, arch_mask, build_network, build_supernet, build_thin_network, supernet_mask
+from zcbench.spaces.nb201_networks import (
+    NetOutput,
+    arch_mask,
+    build_network,
+    build_supernet,
+    build_thin_network,
+    supernet_mask,
+)
 
 
 def n_params(net):

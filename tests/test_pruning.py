@@ -21,11 +21,11 @@ from zcbench.benchmarks.pruning import (
     run_name,
     run_searches,
 )
+from zcbench.cli import main
 from zcbench.proxies.linear_regions import RegionCount
 from zcbench.spaces.images import synthetic_imageset
 from zcbench.spaces.nb201 import OPS
 from zcbench.spaces.nb201_networks import supernet_mask
-from zcbench.cli import main
 
 TINY = dict(ntk_batch=4, lr_batches=1, lr_batch_size=40, repeats=1)
 

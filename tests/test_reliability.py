@@ -20,8 +20,17 @@ import pyarrow.parquet as pq
 import pytest
 from test_sweep import REPO, comparable, tiny_definition, to_toml
 
-from zcbench.benchmarks.sweep import ConfigError, SweepStateError, SweepStore, load_config, make_plan, merge_sweep
-from zcbench.benchmarks.sweep import parse_config, run_sweep, sweep_status
+from zcbench.benchmarks.sweep import (
+    ConfigError,
+    SweepStateError,
+    SweepStore,
+    load_config,
+    make_plan,
+    merge_sweep,
+    parse_config,
+    run_sweep,
+    sweep_status,
+)
 from zcbench.benchmarks.sweep import store as store_module
 from zcbench.benchmarks.sweep.migrate import migrate
 from zcbench.benchmarks.sweep.store import read_merged

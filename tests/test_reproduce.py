@@ -16,8 +16,8 @@ from scipy import stats as sps
 
 from zcbench.benchmarks import library, pruning
 from zcbench.proxies.registry import REGISTRY, settings_hash
-from zcbench.reports import render, stats, uncertainty
 from zcbench.reports import ledger as rp
+from zcbench.reports import render, uncertainty
 from zcbench.reports.ledger import entrannas, figures, inputs, revisit, sections, tenas
 from zcbench.reports.ledger.core import COMPUTED, VERDICTS
 from zcbench.reports.ledger.enable import what_would_enable

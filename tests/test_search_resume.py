@@ -9,12 +9,11 @@ import json
 import pytest
 
 from zcbench.benchmarks import pruning
-from zcbench.benchmarks.pruning import CODE, candidate_count, run_name, run_searches
 from zcbench.benchmarks.provenance import run_provenance
+from zcbench.benchmarks.pruning import CODE, candidate_count, run_name, run_searches
 from zcbench.cli import main
 from zcbench.commands.score import load_imageset
 from zcbench.spaces.nb201_networks import supernet_mask
-
 
 TINY = dict(ntk_batch=2, lr_batches=1, lr_batch_size=8, repeats=1)
 CLI = ["search", "prune", "--images", "synthetic", "--seed", "3", "--quiet",

@@ -31,8 +31,8 @@ from zcbench.benchmarks.sweep import (
 )
 from zcbench.benchmarks.sweep.store import atomic_write_bytes
 from zcbench.benchmarks.sweep.worker import score_with_oom_split
-from zcbench.proxies.registry import REGISTRY
 from zcbench.cli import main
+from zcbench.proxies.registry import REGISTRY
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

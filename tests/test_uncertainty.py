@@ -8,8 +8,14 @@ from scipy import stats as sps
 
 from zcbench.proxies.combinations import get_combination
 from zcbench.reports import stats, uncertainty
-from zcbench.reports.search import (Score, draw_sample, pick_positions, protocol_positions, random_search,
-                                    simulated_positions)
+from zcbench.reports.search import (
+    Score,
+    draw_sample,
+    pick_positions,
+    protocol_positions,
+    random_search,
+    simulated_positions,
+)
 
 
 def population(rng, size=3000):

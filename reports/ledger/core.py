@@ -96,7 +96,8 @@ class Claim:
             raise ZcbenchError(f"{self.id}: unknown paper {self.paper!r}")
         if self.kind == "static":
             if getattr(self.rule, "verdict", None) not in VERDICTS:
-                raise ZcbenchError(f"{self.id}: a static claim needs a Fixed rule with a verdict from {sorted(VERDICTS)}")
+                raise ZcbenchError(f"{self.id}: a static claim needs a Fixed rule with a verdict from "
+                                   f"{sorted(VERDICTS)}")
             return
         if self.kind not in KINDS:
             raise ZcbenchError(f"{self.id}: unknown claim kind {self.kind!r}; registered: {', '.join(sorted(KINDS))}")

@@ -8,8 +8,9 @@ any other text is shortened to its first clause, with the first `command` it nam
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
+
+import tomllib
 
 from zcbench.benchmarks.provenance import SOURCE_ROOT
 

@@ -20,8 +20,14 @@ from zcbench.reports import stats, uncertainty
 from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger.core import Missing, Outcome, claim_kind
 from zcbench.reports.pruning import PRUNING_DIR, summarize_runs
-from zcbench.reports.search import (Score, pick_positions, protocol_positions, random_search, rule_columns,
-                                    simulated_positions, summarize)
+from zcbench.reports.search import (
+    Score,
+    pick_positions,
+    random_search,
+    rule_columns,
+    simulated_positions,
+    summarize,
+)
 from zcbench.spaces import nb201
 
 FULL_SPACE = ins.FULL_SPACE
@@ -350,7 +356,8 @@ def compute_pruning_search(claim, inputs) -> Outcome:
         {"per_seed": table[["seed", "arch", "arch_str", "accuracy", "seconds"]].to_dict("records"),
          **({"welch": welch.as_dict()} if welch else {})},
         partial=partial, welch=welch, seeds=tuple(seeds),
-        inputs={"dataset": dataset, "target": spec.describe(), "benchmark_file": spec.version, "images": " | ".join(images),
+        inputs={"dataset": dataset, "target": spec.describe(), "benchmark_file": spec.version,
+                "images": " | ".join(images),
                 "proxy_seeds": seeds, "arch_set": arch_set, "n_archs": len(seeds), "settings_hash": {"prune": wanted}},
         substitute=substitute)
 

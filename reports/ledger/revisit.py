@@ -73,7 +73,8 @@ def revisit_group_experiment(inputs) -> tuple[pd.DataFrame, list[str], list[str]
             short = [f for f in found if len(members.difference(f.archs))]
             if short:  # a group run needs every member scored (or failed): skip partial results
                 partial.append(f"{method} on {dataset} (" + ", ".join(
-                    f"{f.proxy} covers {len(members.intersection(f.archs)):,} of {len(members):,}" for f in short) + ")")
+                    f"{f.proxy} covers {len(members.intersection(f.archs)):,} of {len(members):,}"
+                    for f in short) + ")")
                 continue
             for name, f in zip(proxies, found):
                 table[name] = f.values.reindex(table.index)

@@ -54,6 +54,7 @@ class Band:
     tolerance: float = 0.0
     reason: str = "the simulated runs follow the paper's protocol exactly (N, sampler, tie rule)"
     min_power: float = 0.8
+    min_seeds: int = 3  # for rules that use a proxy (#Param alone has no seed)
 
     def judge(self, claim, outcome) -> tuple[str, str]:
         band, paper = outcome.band, _mean(claim.paper_value)
@@ -61,6 +62,9 @@ class Band:
         where = (f"paper {_fmt(paper)} vs the {band.level:.0%} band [{_fmt(band.low)}, {_fmt(band.high)}] of "
                  f"{band.means:,} simulated {band.runs_per_mean}-run means ± {self.tolerance}; power against a "
                  f"proxy-free random pick {outcome.power:.0%}")
+        if outcome.seeds and len(outcome.seeds) < self.min_seeds:
+            return "indicative", (f"{where}: {'inside' if inside else 'outside'}, but with {len(outcome.seeds)} "
+                                  f"proxy seed{'s' if len(outcome.seeds) != 1 else ''} (fewer than {self.min_seeds})")
         if not inside:
             return "deviates", f"{where}: outside"
         if outcome.power < self.min_power:

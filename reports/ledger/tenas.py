@@ -34,7 +34,8 @@ def compute_op_composition(claim, inputs) -> Outcome:
     table = ReportTable("tenas-composition", f"TE-NAS Fig. 4: op shares in the top 10% ({dataset}, seed {seeds[0]})",
                         first.round(4), NO_TARGET, f"{n:,} archs with κ, {len(lr[seeds[0]].values):,} with R",
                         kappa[seeds[0]].failed + lr[seeds[0]].failed)
-    figure = ("tenas-composition", "TE-NAS Fig. 4 (ours)", plots.composition_bars(first, "Op shares: top 10% by κ / by R"),
+    figure = ("tenas-composition", "TE-NAS Fig. 4 (ours)",
+              plots.composition_bars(first, "Op shares: top 10% by κ / by R"),
               f"share of each op on the 6 edges of the top-10% archs by min κ and by max R vs the whole space; "
               f"{dataset}, proxy seed {seeds[0]}, n = {n:,}")
     holds = all(checks.values())
@@ -43,9 +44,9 @@ def compute_op_composition(claim, inputs) -> Outcome:
                                                              kappa[seeds[0]].failed + lr[seeds[0]].failed),
                    {"ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
                    {"shares_first_seed": first.round(4).to_dict()}, partial=ins.synthetic(found), holds=holds,
-                   seeds=tuple(seeds), inputs=ins.evidence(dataset=dataset, target_text=NO_TARGET,
-                                                           arch_set=f"archs with κ and R on {dataset}", n=n, seeds=seeds,
-                                                           found=found),
+                   seeds=tuple(seeds),
+                   inputs=ins.evidence(dataset=dataset, target_text=NO_TARGET,
+                                       arch_set=f"archs with κ and R on {dataset}", n=n, seeds=seeds, found=found),
                    substitute=substitute, tables=[table], figures=[figure])
 
 
@@ -120,7 +121,8 @@ def claims() -> list[Claim]:
     ]
     for ds, value in zip(NB201_DATASETS, (ms(93.9, 0.47), ms(71.24, 0.56), ms(42.38, 0.46))):
         out.append(Claim(f"T6/{ds}", "T6", "TE-NAS", "Tab. 1", f"TE-NAS pruning search, {SHORT[ds]}, 4 seeds", value,
-                         PRUNING_METHOD, "pruning_search", Welch(), {"dataset": ds, "criterion": "rank_sum", "runs": 4}))
+                         PRUNING_METHOD, "pruning_search", Welch(),
+                         {"dataset": ds, "criterion": "rank_sum", "runs": 4}))
     for ds, value in zip(NB201_DATASETS, (94.37, 73.51, 47.31)):
         out.append(Claim(f"T7/optimal/{ds}", "T7", "TE-NAS", "Tab. 1", f"optimal NB201 test accuracy, {SHORT[ds]}",
                          value, "maximum over all 15,625 archs of the test accuracy", "lookup_optimal", Exact(0.006),

@@ -11,7 +11,8 @@ def register(parser) -> None:
     add_data_dir(parser)
     add_trust_pickle(parser)
     parser.add_argument("--results", default=None,
-                        help="results library (<kind>/<name>/manifest.json); default: the checkout's committed results/")
+                        help="results library (<kind>/<name>/manifest.json); default: the checkout's "
+                             "committed results/")
     parser.add_argument("--seed", type=seed_value, default=0, help="seed of the demo sample and the bootstrap")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--readme", default=None,
