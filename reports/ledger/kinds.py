@@ -74,8 +74,9 @@ def seed_correlation(inputs, xs: dict[int, pd.Series], ys: dict[int, pd.Series],
         idx = ins.finite_archs([xs[s], ys[s]])
         if len(idx) > len(common):
             whole[int(s)] = {"value": statistic(xs[s].loc[idx].to_numpy(), ys[s].loc[idx].to_numpy()), "n": len(idx)}
-    details = {**interval.as_dict(), "archs": len(common), "arch_sample": is_sample,
-               "bootstrap_reps": inputs.bootstrap_reps if is_sample else 0, "single_seed_larger_sets": whole}
+    details = {**interval.as_dict(), "seed_ids": [int(s) for s in seeds], "archs": len(common),
+               "arch_sample": is_sample, "bootstrap_reps": inputs.bootstrap_reps if is_sample else 0,
+               "single_seed_larger_sets": whole}
     return interval, details, common
 
 
@@ -97,10 +98,9 @@ def correlation_outcome(claim, inputs, interval, details, common, found, target_
         ins.spec(target_text, arch_set, len(common), _excluded(found, len(common)), dataset=dataset),
         {f"{f.proxy} seed {','.join(map(str, f.provenance.get('seeds', [])))}": f.provenance for f in found},
         {**details, **(extra_details or {})}, partial=ins.synthetic(found), interval=interval,
-        seeds=tuple(sorted({s for f in found for s in f.provenance.get("seeds", [])})),
+        seeds=tuple(details["seed_ids"]),
         inputs=ins.evidence(dataset=dataset, target_text=target_text, arch_set=arch_set, n=len(common),
-                            seeds=sorted({s for f in found for s in f.provenance.get("seeds", [])}), found=found,
-                            truth_version=truth_version),
+                            seeds=details["seed_ids"], found=found, truth_version=truth_version),
         substitute=substitute)
 
 
@@ -110,11 +110,8 @@ def compute_tau_with_params(claim, inputs) -> Outcome:
     xs, found = proxy_series_by_seed(inputs, claim.params["proxy"], dataset)
     params = ins.params_series(dataset)
     interval, details, common = seed_correlation(inputs, xs, {s: params for s in xs}, found)
-    outcome = correlation_outcome(claim, inputs, interval, details, common, found, ins.PARAMS_NOTE + f", {dataset}",
-                                  dataset, explanation="higher-is-better orientation (κ and loss negated)")
-    outcome.seeds = tuple(sorted(xs))
-    outcome.inputs["proxy_seeds"] = list(outcome.seeds)
-    return outcome
+    return correlation_outcome(claim, inputs, interval, details, common, found, ins.PARAMS_NOTE + f", {dataset}",
+                               dataset, explanation="higher-is-better orientation (κ and loss negated)")
 
 
 def first_dataset_with(inputs, proxies: list[str], datasets) -> str:
@@ -143,24 +140,9 @@ def compute_tau_with_accuracy(claim, inputs) -> Outcome:
                                                                               "kendall")}
     per_class = stats.grouped_correlation(first, acc.loc[common], params, "kendall")
     extra["within_param_class_tau_weighted_first_seed"] = stats.weighted_mean(per_class["value"], per_class["n"])
-    outcome = correlation_outcome(claim, inputs, interval, details, common, list(found.values()), spec.describe(),
-                                  dataset, spec.version, f"raw {name} values (sign as the paper states it)"
-                                  + (f"; {note}" if note else ""), extra)
-    outcome.figures.append(scatter_figure(f"scatter-{claim.id}", first, acc.loc[common], name, spec, dataset,
-                                          interval, len(common), min(raw)))
-    return outcome
-
-
-def scatter_figure(key, x, y, name, spec, dataset, interval, n, seed):
-    from zcbench.reports import plots
-
-    x, y, _ = stats.paired_finite(np.asarray(x, float), np.asarray(y, float))
-    title = f"{name} vs {dataset} test accuracy (seed {seed}): τ = {stats.kendall(x, y):.3f}, n = {n:,}"
-    caption = (f"{name} (proxy seed {seed}) against {spec.describe()}; τ over {interval.seeds} seeds "
-               f"{interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
-    fig = plots.scatter(x, y, f"{name} score", f"{dataset} test accuracy (%)", title,
-                        name == "ntk" and bool((x > 0).all()))
-    return key, title, fig, caption
+    return correlation_outcome(claim, inputs, interval, details, common, list(found.values()), spec.describe(),
+                               dataset, spec.version, f"raw {name} values (sign as the paper states it)"
+                               + (f"; {note}" if note else ""), extra)
 
 
 @claim_kind("tau_between", params=("proxies", "dataset"))
@@ -169,11 +151,8 @@ def compute_tau_between(claim, inputs) -> Outcome:
     dataset = claim.params["dataset"]
     (xs, fx), (ys, fy) = proxy_series_by_seed(inputs, a, dataset), proxy_series_by_seed(inputs, b, dataset)
     interval, details, common = seed_correlation(inputs, xs, ys, fx + fy)
-    outcome = correlation_outcome(claim, inputs, interval, details, common, fx + fy, "none (proxy vs proxy)", dataset,
-                                  explanation=f"proxy seed s of {a} paired with seed s of {b}")
-    outcome.seeds = tuple(sorted(set(xs) & set(ys)))
-    outcome.inputs["proxy_seeds"] = list(outcome.seeds)
-    return outcome
+    return correlation_outcome(claim, inputs, interval, details, common, fx + fy, "none (proxy vs proxy)", dataset,
+                               explanation=f"proxy seed s of {a} paired with seed s of {b}")
 
 
 SPREAD_DRAWS = 100  # samples of n archs drawn to measure the arch-sampling spread of ρ
