@@ -486,17 +486,24 @@ def _conform(table: pa.Table, sidecar: dict, plan: Plan, where: str) -> pa.Table
         raise CorruptDataError(f"{where}: column types differ from a shard's ({exc})") from None
 
 
-def _lock_holder(fd: int) -> dict:
-    """What the run lock records: {'pid', 'sweep', 'fingerprint'} (older runs wrote the pid only)."""
-    text = os.pread(fd, 4096, 0).decode(errors="replace").strip()
-    try:
-        holder = json.loads(text) if text else {}
-    except json.JSONDecodeError:
-        holder = {}
-    if isinstance(holder, int):
-        return {"pid": holder}
-    return holder if isinstance(holder, dict) else {}
-
+def _lock_holder(fd: int, patience_s: float = 2.0) -> dict:
+    """What the run lock records: {'pid', 'sweep', 'fingerprint'} (older runs wrote the pid only).
+    The holder writes its record just after taking the lock, so an empty or half-written record is
+    read again for up to `patience_s` before giving up on it."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        text = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        try:
+            holder = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            holder = None
+        if isinstance(holder, int):
+            return {"pid": holder}
+        if isinstance(holder, dict):
+            return holder
+        if time.monotonic() >= deadline:
+            return {}
+        time.sleep(0.01)
 
 
 def _preview(items: list, n: int = 5) -> str:
