@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "protocols.md"
 SOURCE_SUFFIXES = {".py", ".md", ".toml", ".sh", ".txt"}
 SKIPPED_FOLDERS = {".venv", ".git", "__pycache__", "results", "zcbench.egg-info", ".import_linter_cache"}
-CITATION = re.compile(r"§((?:[A-F]\.?|1\.)\d+)((?:[/–-](?:[A-F]\.?)?\d+)*)")
+CITATION = re.compile(r"§((?:[A-H]\.?|1\.)\d+)((?:[/–-](?:[A-H]\.?)?\d+)*)")
 HEADING = re.compile(r"^#+ §(\S+)", re.MULTILINE)
 
 
@@ -23,7 +23,7 @@ def expand(first: str, rest: str) -> list[str]:
     """`E.1` + `/3/4` → E.1, E.3, E.4; `E.2` + `–3` → E.2, E.3; `D.2` + `/F.1` → D.2, F.1."""
     ids = [first]
     prefix = re.match(r"\D*\.?", first).group()
-    for separator, item in re.findall(r"([/–-])((?:[A-F]\.?)?\d+)", rest):
+    for separator, item in re.findall(r"([/–-])((?:[A-H]\.?)?\d+)", rest):
         if not item[0].isdigit():
             ids.append(item)
             prefix = re.match(r"\D*\.?", item).group()
