@@ -35,7 +35,7 @@ from zcbench.spaces.datadir import find_data_file
 from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
 from zcbench.spaces.integrity import sha256_file
 
-KINDS = ("sweeps", "searches", "samples")
+KINDS = ("sweeps", "searches", "samples", "concordance")
 MANIFEST, INDEX = "manifest.json", "INDEX.md"
 MANIFEST_SCHEMA = 1
 REQUIRED_KEYS = ("schema", "kind", "name", "what", "tables", "files", "claims")

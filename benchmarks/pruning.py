@@ -26,6 +26,37 @@ the raw changes, rank sum).
 
 κ changes that are not finite (a singular kernel under the `paper` arithmetic) are recorded per
 candidate, counted, and ranked after every finite change (never pruned ahead of a measured op).
+
+AngleLoss pruning (Revisit Tab. 6, claims R19 and R21–R24; protocols §B3). The authors released no code
+for it; the paper says only that TE-NAS's pruning procedure is kept and each candidate is judged by
+AngleLoss after a 100-iteration short training of the supernet. Criteria `angleloss` and
+`angleloss_params` (settings class `AngleLossPruningSettings`, built by `angleloss_settings`) replace
+the κ and R measurements of a candidate by one short training of the pruned supernet (the supernet
+without that op). The choices below are OURS, each a settings field:
+* network: the κ supernet of the search (`channels`=3, `cells`=1, every op still on the edge mixed with
+  equal softmax weights; architecture weights frozen, only the network weights train), with
+  `train_classes` outputs;
+* training: Revisit's short-training recipe (proxies/short_train.py, §A6): `train_classes` ×
+  `train_images_per_class` images (10 × 10, on CIFAR-10 from NB201's train half), drawn once per search
+  from the search seed; SGD lr `train_lr`=0.2, momentum 0.9, Nesterov, weight decay 5e-4; full batch;
+  `train_iterations`=100; augmentation re-drawn every iteration (`augment`); init `train_init` =
+  Kaiming-normal fan-in;
+* pairing, as TE-NAS pairs κ: the round's origin supernet is initialised once and every candidate
+  starts from its weights and sees the same augmentation stream, so candidates differ only by the op
+  removed; `repeats` (1 in `angleloss_settings`) trainings per candidate with fresh augmentation, angle
+  and loss averaged;
+* angle = cosine between the classifier weights before and after training (higher = smaller angle),
+  loss = the last iteration's cross-entropy (lower is better); no trivial-network filter;
+* ranks over all candidates of the round: 0-based ordinal ranks by a stable sort (ties: the earlier
+  candidate, in edge-then-op order, ranks lower), r_angle ascending in the cosine, r_loss ascending in
+  −loss, AngleLoss = r_angle + r_loss; `angleloss_params` re-ranks that sum and adds the rank of the
+  pruned supernet's parameter count (ops still on, at the training width), as Revisit's AngleLoss+#Param;
+* a HIGH combined rank means the supernet trains well WITHOUT the op, so on each edge the candidate with
+  the highest rank is pruned (ties: the earlier candidate); recorded `score` = −rank (low = pruned first);
+* a candidate whose training raises or gives a non-finite angle or loss is recorded with its status and
+  error, counted (`failed_candidates`) and never pruned ahead of a measured op.
+Cost (measured once, one thread on the shared 2-core development CPU): 0.26 CPU s per iteration of the full
+first-round supernet on 100 images of 32 px → ≈ 26 CPU s per first-round candidate, ≈ 20 CPU min per search.
 """
 from __future__ import annotations
 
@@ -52,13 +83,17 @@ from zcbench.proxies.linear_regions import LinearRegionSettings, count_linear_re
 from zcbench.proxies.ntk import NTKSettings, ntk_condition_number
 from zcbench.proxies.registry import settings_dict, settings_hash
 from zcbench.proxies.settings import Settings
-from zcbench.spaces.errors import CorruptDataError
+from zcbench.proxies.short_train import SOURCE_SPLITS, ShortTrainSettings, classifier_weight, cosine, train_network
+from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, SettingsError
 from zcbench.spaces.images import ImageSet, random_single_channel_crops
 from zcbench.spaces.init import INIT_SCHEMES, initialize
 from zcbench.spaces.nb201 import EDGES, OPS, NB201Arch
-from zcbench.spaces.nb201_networks import build_supernet, supernet_mask
+from zcbench.spaces.nb201_networks import SearchCell, build_supernet, supernet_mask
+from zcbench.spaces.proxy_sets import is_cifar10_train, nb201_train_half, sample_proxy_set
 
-CRITERIA = ("rank_sum", "ntk", "lr", "min_rank", "max_rank", "value_sum")
+TRAINING_CRITERIA = ("angleloss", "angleloss_params")  # a short training per candidate (Revisit; ours, §B3)
+CRITERIA = ("rank_sum", "ntk", "lr", "min_rank", "max_rank", "value_sum", *TRAINING_CRITERIA)
+PROXY_SET_STREAM = 7  # default_rng([seed, 7]) draws a search's training images, apart from its batches
 Candidate = tuple[int, int]  # (edge index in EDGES, op index in OPS)
 
 
@@ -88,9 +123,47 @@ class PruningSettings(Settings):
     ntk_method: str = "loop"
     criterion: str = "rank_sum"
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.criterion in TRAINING_CRITERIA and not isinstance(self, AngleLossPruningSettings):
+            raise SettingsError(f"PruningSettings.criterion = {self.criterion!r} trains every candidate: build the "
+                                "settings with angleloss_settings(preset, criterion) (AngleLossPruningSettings)")
+
     def ntk_settings(self) -> NTKSettings:
         return NTKSettings(batch_size=self.ntk_batch, eig_dtype=self.eig_dtype, nan_to_1e5=self.authors_arithmetic,
                            method=self.ntk_method)
+
+
+@dataclass(frozen=True)
+class AngleLossPruningSettings(PruningSettings):
+    """A pruning search judged by short training (criteria `angleloss`, `angleloss_params`): the parent's
+    fields plus the training recipe. A separate class so that the κ/R searches keep their settings hashes;
+    the κ and R fields (ntk_*, lr_*, crop_size, eig_dtype, …) are recorded but not used."""
+
+    CHOICES = {**PruningSettings.CHOICES, "train_init": INIT_SCHEMES, "train_source_split": SOURCE_SPLITS}
+    MINIMUM = {**PruningSettings.MINIMUM, "train_iterations": 1, "train_classes": 1, "train_images_per_class": 1,
+               "train_lr": 0.0}
+
+    criterion: str = "angleloss"
+    train_iterations: int = 100  # Revisit: the supernet is trained 100 iterations in the pruning search
+    train_classes: int = 10
+    train_images_per_class: int = 10
+    train_lr: float = 0.2
+    train_init: str = "kaiming_normal_fanin"
+    train_source_split: str = "nb201-train-half"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.criterion not in TRAINING_CRITERIA:
+            raise SettingsError(f"AngleLossPruningSettings.criterion = {self.criterion!r}: expected one of "
+                                f"{', '.join(TRAINING_CRITERIA)} (use PruningSettings for the κ/R criteria)")
+
+    def training(self) -> ShortTrainSettings:
+        """The short-training recipe (proxies.short_train) on the search supernet."""
+        return ShortTrainSettings(classes=self.train_classes, images_per_class=self.train_images_per_class,
+                                  iterations=self.train_iterations, lr=self.train_lr, init=self.train_init,
+                                  augment=self.augment, channels=self.channels, cells=self.cells,
+                                  source_split=self.train_source_split)
 
 
 CODE = PruningSettings()
@@ -98,6 +171,14 @@ PAPER = dataclasses.replace(CODE, ntk_batch=32, lr_batches=5, ntk_init="kaiming_
                             lr_init="kaiming_normal_fanin", reinit_per_repeat=True, eig_dtype="float64",
                             authors_arithmetic=False)
 PRESETS = {"code": CODE, "paper": PAPER}
+
+
+def angleloss_settings(base: PruningSettings = CODE, criterion: str = "angleloss",
+                       **changes) -> AngleLossPruningSettings:
+    """`base` (a preset) judged by short training: one training per candidate (`repeats`=1) unless `changes`
+    say otherwise; `changes` may set any field, the training ones included."""
+    fields = {**settings_dict(base), "criterion": criterion, "repeats": 1, **changes}
+    return AngleLossPruningSettings(**fields)
 
 
 def round_significant(value: float, digits: int) -> float:
@@ -152,10 +233,45 @@ def prune_scores(ntk_change: dict[Candidate, float], lr_change: dict[Candidate, 
         score = {c: max(ntk_rank[c], lr_rank[c]) for c in kappa_order}
     elif criterion == "value_sum":
         score = {c: lr_change[c] - ntk_change[c] for c in kappa_order}
+    elif criterion in TRAINING_CRITERIA:
+        raise ValueError(f"criterion {criterion!r} ranks angle and loss, not κ and R changes: use angleloss_scores")
     else:
         raise ValueError(f"unknown pruning criterion {criterion!r}; expected one of {CRITERIA}")
     finite_score = {c: (s if math.isfinite(s) else math.inf) for c, s in score.items()}
     return score, sorted(kappa_order, key=finite_score.get)
+
+
+def stable_ranks(values: dict[Candidate, float]) -> dict[Candidate, int]:
+    """0-based ordinal ranks, ascending (the largest value gets the highest rank); equal values in
+    insertion order, the earlier ranking lower (Revisit's argsort(argsort(x)) with a fixed tie rule)."""
+    order = sorted(values, key=values.get)  # sorted() is stable
+    return {cand: rank for rank, cand in enumerate(order)}
+
+
+def angleloss_scores(angle: dict[Candidate, float], loss: dict[Candidate, float],
+                     params: dict[Candidate, float] | None = None
+                     ) -> tuple[dict[Candidate, float], list[Candidate], dict[Candidate, dict]]:
+    """Score every candidate from the short training of the supernet WITHOUT it (LOW = pruned first):
+    (scores, candidates in pruning order, per-candidate ranks).
+
+    AngleLoss = rank(angle cosine) + rank(−loss) over the candidates whose training measured both; with
+    `params`, AngleLoss+#Param = rank(AngleLoss) + rank(#Param) (Revisit's two-level combination). A high
+    rank = the supernet does well without the op = the op matters least, so score = −rank. A candidate
+    without a finite angle and loss scores +inf (pruned after every measured one). Ties keep the
+    candidates' insertion order, in the ranks and in the pruning order.
+    """
+    measured = [c for c in angle if math.isfinite(angle[c]) and math.isfinite(loss[c])]
+    r_angle = stable_ranks({c: angle[c] for c in measured})
+    r_loss = stable_ranks({c: -loss[c] for c in measured})
+    combined = {c: r_angle[c] + r_loss[c] for c in measured}
+    ranks = {c: {"angle_rank": r_angle[c], "loss_rank": r_loss[c], "angleloss": combined[c]} for c in measured}
+    if params is not None:
+        r_combined, r_params = stable_ranks(combined), stable_ranks({c: params[c] for c in measured})
+        combined = {c: r_combined[c] + r_params[c] for c in measured}
+        for c in measured:
+            ranks[c].update(angleloss_rank=r_combined[c], params_rank=r_params[c], angleloss_params=combined[c])
+    score = {c: (-float(combined[c]) if c in combined else math.inf) for c in angle}
+    return score, sorted(angle, key=score.get), ranks
 
 
 def choose_pruned(order: list[Candidate], mask: torch.Tensor, prune_number: int) -> list[Candidate]:
@@ -195,6 +311,7 @@ class SearchContext:
     rng: np.random.Generator
     num_classes: int
     device: torch.device
+    train_images: ImageSet | None = None  # the short-training images (training criteria only)
 
     def supernet(self, mask: torch.Tensor, thin: bool = False) -> nn.Module:
         channels, cells = (1, 1) if thin else (self.settings.channels, self.settings.cells)
@@ -258,15 +375,91 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if all(math.isfinite(v) for v in values) else math.nan
 
 
-def prune_round(ctx: SearchContext, mask: torch.Tensor, progress: Callable[[str], None] | None = None
-                ) -> tuple[torch.Tensor, list[dict]]:
-    """One round: measure every removable op, prune the lowest-scored op(s) per edge. Returns the new
-    mask and one record per candidate (per-repeat κ, R and changes, ranks, score, pruned or not);
-    `progress` is told each measured candidate."""
+# ------------------------------------------------------------------- AngleLoss: short-trained candidates
+
+def training_images(data: ImageSet, settings: AngleLossPruningSettings, seed: int) -> tuple[ImageSet, str]:
+    """The C × M short-training images of one search (drawn once, from the search seed) and where they came
+    from: NB201's CIFAR-10 train half when `data` is the CIFAR-10 train set and the split file is found."""
+    pool, source = None, f"all {len(data)} supplied images of {data.name!r}"
+    if settings.train_source_split == "nb201-train-half" and is_cifar10_train(data):
+        try:
+            pool, path = nb201_train_half()
+            source = f"nb201 train half ({len(pool)} images) from {path}"
+        except DataNotFoundError as exc:
+            source = f"nb201-train-half UNAVAILABLE ({exc.what} not found); drew from all {len(data)} images"
+    subset, _ = sample_proxy_set(data, settings.train_classes, settings.train_images_per_class,
+                                 np.random.default_rng([seed, PROXY_SET_STREAM]), pool)
+    return subset, source
+
+
+def active_parameter_count(network: nn.Module) -> int:
+    """Parameters of a supernet that its op mask keeps (masked ops and architecture weights excluded)."""
+    total = sum(p.numel() for name, p in network.named_parameters() if name != "arch_parameters")
+    for cell in network.cells:
+        if isinstance(cell, SearchCell):
+            for k, edge in enumerate(cell.edges):
+                for o, op in enumerate(edge.ops):
+                    if not network.op_mask[k, o]:
+                        total -= sum(p.numel() for p in op.parameters())
+    return int(total)
+
+
+def training_supernet(ctx: SearchContext, mask: torch.Tensor) -> nn.Module:
+    """The search supernet with `train_classes` outputs; architecture weights frozen (equal mix)."""
     s = ctx.settings
-    origin = initialize(ctx.supernet(mask), s.ntk_init)  # once per round (re-drawn per repeat if configured)
-    candidates = [(e, o) for e in range(len(EDGES)) if mask[e].sum() > 1 for o in range(len(OPS)) if mask[e, o]]
+    net = build_supernet(mask, channels=s.channels, cells_per_stage=s.cells, num_classes=s.train_classes)
+    net.arch_parameters.requires_grad_(False)
+    return net.to(ctx.device).train()
+
+
+def short_train_candidate(ctx: SearchContext, origin: nn.Module, cand_mask: torch.Tensor,
+                          augment_seeds: list[int]) -> dict:
+    """Short-train the supernet without the candidate (from the origin's weights), once per augmentation
+    seed: per-training classifier cosine and last loss, the kept parameter count, status and error."""
+    s = ctx.settings
+    record = {"angle": [], "loss": [], "loss_first": [], "train_seconds": [], "status": "ok", "error": None}
+    try:
+        network = training_supernet(ctx, cand_mask)
+        record["params"] = active_parameter_count(network)
+        for augment_seed in augment_seeds:
+            _copy_weights(origin, network)
+            start = time.perf_counter()
+            before = classifier_weight(network)
+            losses, _ = train_network(network, ctx.train_images, s.training(), np.random.default_rng(augment_seed),
+                                      ctx.device)
+            record["angle"].append(cosine(before, classifier_weight(network)))
+            record["loss"].append(losses[-1])
+            record["loss_first"].append(losses[0])
+            record["train_seconds"].append(time.perf_counter() - start)
+    except Exception as exc:  # noqa: BLE001 — recorded per candidate, never dropped (e.g. CUDA out of memory)
+        record.update(status=f"error:{type(exc).__name__}", error=str(exc)[:500])
+        return record
+    if not all(math.isfinite(v) for v in record["angle"] + record["loss"]):
+        record.update(status="nonfinite", error="angle or loss is not finite")
+    return record
+
+
+def _measure_round(ctx: SearchContext, mask: torch.Tensor, candidates: list[Candidate], progress):
+    """Per-candidate records and the round's (scores, pruning order) under the settings' criterion."""
+    s = ctx.settings
     records = {}
+    if s.criterion in TRAINING_CRITERIA:
+        origin = initialize(training_supernet(ctx, mask), s.train_init)  # once per round: paired candidates
+        augment_seeds = [int(x) for x in ctx.rng.integers(0, 2**63 - 1, size=s.repeats)]
+        for cand in candidates:
+            records[cand] = {"edge": f"{EDGES[cand[0]][1]}->{EDGES[cand[0]][0]}", "op": OPS[cand[1]],
+                             **short_train_candidate(ctx, origin, _without(mask, cand), augment_seeds)}
+            if progress:
+                progress(f"{OPS[cand[1]]} on edge {records[cand]['edge']}")
+        angle = {c: (_mean(r["angle"]) if r["status"] == "ok" else math.nan) for c, r in records.items()}
+        loss = {c: (_mean(r["loss"]) if r["status"] == "ok" else math.nan) for c, r in records.items()}
+        params = ({c: float(r.get("params", math.nan)) for c, r in records.items()}
+                  if s.criterion == "angleloss_params" else None)
+        score, order, ranks = angleloss_scores(angle, loss, params)
+        for c, r in records.items():
+            r.update(angle_mean=angle[c], loss_mean=loss[c], **ranks.get(c, {}))
+        return records, score, order
+    origin = initialize(ctx.supernet(mask), s.ntk_init)  # once per round (re-drawn per repeat if configured)
     for cand in candidates:
         records[cand] = measure_candidate(ctx, origin, mask, cand)
         if progress:
@@ -274,14 +467,26 @@ def prune_round(ctx: SearchContext, mask: torch.Tensor, progress: Callable[[str]
     ntk_change = {c: _mean(r["ntk_change"]) for c, r in records.items()}
     lr_change = {c: _mean(r["lr_change"]) for c, r in records.items()}
     score, order = prune_scores(ntk_change, lr_change, s.criterion, s.precision)
+    for c, r in records.items():
+        r.update(ntk_change_mean=ntk_change[c], lr_change_mean=lr_change[c])
+    return records, score, order
+
+
+def prune_round(ctx: SearchContext, mask: torch.Tensor, progress: Callable[[str], None] | None = None
+                ) -> tuple[torch.Tensor, list[dict]]:
+    """One round: measure every removable op, prune the lowest-scored op(s) per edge. Returns the new
+    mask and one record per candidate (per-repeat κ, R and changes — or angle and loss of the short
+    training — ranks, score, pruned or not); `progress` is told each measured candidate."""
+    s = ctx.settings
+    candidates = [(e, o) for e in range(len(EDGES)) if mask[e].sum() > 1 for o in range(len(OPS)) if mask[e, o]]
+    records, score, order = _measure_round(ctx, mask, candidates, progress)
     chosen = set(choose_pruned(order, mask, s.prune_number))
     new_mask = mask.clone()
     for cand in chosen:
         new_mask[cand] = False
     out = []
     for position, cand in enumerate(order):
-        out.append({**records[cand], "ntk_change_mean": ntk_change[cand], "lr_change_mean": lr_change[cand],
-                    "score": score[cand], "order": position, "pruned": cand in chosen})
+        out.append({**records[cand], "score": score[cand], "order": position, "pruned": cand in chosen})
     return new_mask, out
 
 
@@ -295,6 +500,8 @@ class PruningRun:
     rounds: list[list[dict]]
     seconds: float
     nonfinite_ntk_changes: int
+    failed_candidates: int = 0  # training criteria: candidates whose short training failed
+    train_images: str | None = None  # training criteria: where the short-training images came from
 
 
 def searched_arch(mask: torch.Tensor) -> NB201Arch:
@@ -354,6 +561,9 @@ def prune_search(data: ImageSet, *, setting: str = "code", settings: PruningSett
     its next round (same result as an uninterrupted search). `show_progress`: a per-candidate bar."""
     settings = settings or PRESETS[setting]
     ctx = SearchContext(data, settings, np.random.default_rng(seed), data.num_classes, torch.device(device))
+    train_source = None
+    if settings.criterion in TRAINING_CRITERIA:
+        ctx.train_images, train_source = training_images(data, settings, seed)
     mask, rounds, seconds_before = supernet_mask(), [], 0.0
     total = candidate_count(mask, settings.prune_number)
     start = time.perf_counter()
@@ -374,9 +584,10 @@ def prune_search(data: ImageSet, *, setting: str = "code", settings: PruningSett
                     state = RoundState(rounds, mask, ctx.rng.bit_generator.state, torch.get_rng_state(),
                                        seconds_before + time.perf_counter() - start)
                     atomic_write_json(state_file, state.to_json(settings, seed))
-    nonfinite = sum(not math.isfinite(r["ntk_change_mean"]) for rnd in rounds for r in rnd)
+    nonfinite = sum(not math.isfinite(r.get("ntk_change_mean", 0.0)) for rnd in rounds for r in rnd)
+    failed = sum(r.get("status", "ok") != "ok" for rnd in rounds for r in rnd)
     return PruningRun(searched_arch(mask), setting, settings, dataset, seed, rounds,
-                      seconds_before + time.perf_counter() - start, nonfinite)
+                      seconds_before + time.perf_counter() - start, nonfinite, failed, train_source)
 
 
 # ------------------------------------------------------------------------ stored runs (one JSON each)
@@ -396,6 +607,8 @@ def run_record(run: PruningRun, images: str) -> dict:
             "setting": run.setting, "criterion": run.settings.criterion, "settings": settings_dict(run.settings),
             "settings_hash": settings_hash(run.settings), "arch": run.arch.index, "arch_str": str(run.arch),
             "seconds": run.seconds, "nonfinite_ntk_changes": run.nonfinite_ntk_changes, "images": images,
+            **({"failed_candidates": run.failed_candidates, "train_images": run.train_images}
+               if run.settings.criterion in TRAINING_CRITERIA else {}),
             "rounds": run.rounds, **run_provenance()}
 
 

@@ -8,6 +8,10 @@ Fast paths live next to the authors' loop and are tested equal to it: per-sample
 `torch.func.vmap` over batch-1 forwards (which keeps per-sample BN statistics), and for `gram_mean`
 the identity mean_{i,j} ⟨g_i, g_j⟩ = ‖Σ_i g_i‖² / n², i.e. one backward of the summed loss.
 
+Presets (protocols §A4): `code` = the authors' float32 loop (what their code computes under torch ≥ 2.0);
+`code64` = the same statistic in float64 through the fast path (equal to the float64 loop to ~1e-14,
+the numerically meaningful value the ledger reports); `paper` = Eq. 15–16; `nb101` = `code` on NB101.
+
 A cell whose output is identically 0 (e.g. all `none`) scores exactly 0 unless the classifier bias
 is selected: the logits are that bias, and the gradient stops at the final ReLU (ReLU′(0) = 0), so
 every other gradient is 0. The bias is selected only when it has ≥ min_elements entries (100 or 120
@@ -39,7 +43,8 @@ from zcbench.spaces.init import INIT_SCHEMES
 ENTRY_SELECTIONS = ("first", "random")
 ESTIMATORS = ("centred_halves", "gram_mean")
 AGGREGATES = ("sum", "mean")
-METHODS = ("vectorized", "loop")
+METHODS = ("loop", "vectorized")
+GRAD_STORAGES = ("copied", "aliased_torch1")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -61,15 +66,23 @@ class MGMSettings(Settings):
     "layer" is every parameter tensor that gets a gradient and has ≥ 50 entries (no limit of 11);
     its 50 entries are drawn uniformly without replacement, once, from the `entries` RNG stream.
 
-    `method`: `loop` = one forward/backward per sample, as the authors do; `vectorized` = torch.func
-    (see module docstring). They agree up to rounding, not bit for bit. `dtype` is the precision of
-    the network and its gradients: deep conv-heavy C16 N5 cells are ill-conditioned at init, so
-    float32 gradients carry errors of a few per cent, which the centred estimator amplifies; use
-    float64 to measure how much of a float32 score is rounding.
+    `method`: `loop` = one forward/backward per sample, as the authors do (the `code` default: in
+    float32 it is what their code computes, to ~1e-6); `vectorized` = torch.func (see module
+    docstring), faster, equal to the loop to ~1e-14 in float64 but up to a few per cent off it in
+    float32 (batching changes the float32 summation order). `dtype` is the precision of the network
+    and its gradients: deep conv-heavy C16 N5 cells are ill-conditioned at init, so float32 gradients
+    carry errors of a few per cent, which the centred estimator amplifies; `code64` (float64) is the
+    numerically meaningful value (protocols §A4).
+
+    `grad_storage` (loop only): `copied` = each sample's entries are read out of a fresh gradient,
+    what the released code does under torch ≥ 2.0; `aliased_torch1` = the released code under
+    torch < 2.0: `zero_grad()` zeroed `.grad` in place and the stored `copy.copy(grad.view(-1).data[…])`
+    are views of it, so every stored row is the last sample's gradient and the centred score collapses
+    to ~0 (protocols §E.8). Emulated with zero_grad(set_to_none=False) and stored views.
     """
 
     CHOICES = {"entry_selection": ENTRY_SELECTIONS, "estimator": ESTIMATORS, "aggregate": AGGREGATES,
-               "method": METHODS, "init": INIT_SCHEMES, "dtype": tuple(DTYPES)}
+               "method": METHODS, "init": INIT_SCHEMES, "dtype": tuple(DTYPES), "grad_storage": GRAD_STORAGES}
     MINIMUM = {"samples": 2, "channels": 1, "cells": 1, "num_classes": 1, "max_tensors": 1, "min_elements": 1,
                "entries": 1}
 
@@ -86,8 +99,9 @@ class MGMSettings(Settings):
     estimator: str = "centred_halves"
     halves_divisor: float = 2500.0  # centred_halves only: the authors' constant 1/2500
     aggregate: str = "sum"
-    method: str = "vectorized"
+    method: str = "loop"
     dtype: str = "float32"
+    grad_storage: str = "copied"
 
     def __post_init__(self):
         super().__post_init__()
@@ -95,6 +109,9 @@ class MGMSettings(Settings):
             raise SettingsError(f"MGMSettings.samples = {self.samples}: centred_halves needs an even number")
         if self.entries > self.min_elements:
             raise SettingsError(f"MGMSettings.entries = {self.entries}: must be ≤ min_elements = {self.min_elements}")
+        if self.grad_storage != "copied" and self.method != "loop":
+            raise SettingsError(f"MGMSettings.grad_storage = {self.grad_storage!r} emulates the authors' per-sample "
+                                f"loop: it needs method='loop', not {self.method!r}")
 
 
 class Selection(NamedTuple):
@@ -140,16 +157,24 @@ def per_sample_gradients_loop(network: nn.Module, images: torch.Tensor, labels: 
 
     Returns (selection, float64 array (samples, tensors, entries)). Updates the BN running buffers
     (unused by train-mode outputs) and leaves the network's .grad fields set, as their loop does.
+    With grad_storage='aliased_torch1' the gradients are zeroed in place and each sample's row is
+    stored as a view of the live `.grad` (what `copy.copy` of a slice is), read only after the loop.
     """
     network.train()
+    aliased = settings.grad_storage == "aliased_torch1"
     selection, rows = None, []
     for x, y in zip(images, labels):
-        network.zero_grad(set_to_none=True)
+        network.zero_grad(set_to_none=not aliased)
         _loss(network, x[None], y[None]).backward()
         with_grad = {name: p.grad for name, p in network.named_parameters() if p.grad is not None}
         if selection is None:
             selection = select_entries([(n, g.numel()) for n, g in with_grad.items()], settings, rng)
-        rows.append([_take(with_grad[s.name].reshape(-1), s) for s in selection])
+        if aliased:
+            rows.append([copy.copy(with_grad[s.name].view(-1).data) for s in selection])
+        else:
+            rows.append([_take(with_grad[s.name].reshape(-1), s) for s in selection])
+    if aliased:
+        rows = [[_take(view, s) for view, s in zip(row, selection)] for row in rows]
     return selection, np.asarray(rows)
 
 
@@ -247,7 +272,7 @@ def mgm_score(ctx: EvalContext, settings: MGMSettings) -> ProxyResult:
                  ctx.rng("entries"))
     return ProxyResult(result.value, diagnostics={
         "tensors": [s.name for s in result.selection], "per_tensor": result.per_tensor.tolist(),
-        "image_indices": indices.tolist(), "method": settings.method})
+        "image_indices": indices.tolist(), "method": settings.method, "grad_storage": settings.grad_storage})
 
 
 MGM = ProxySpec(
@@ -255,7 +280,8 @@ MGM = ProxySpec(
     needs=("images", "labels", "gradients"), paper="KNAS (Xu et al., ICML'21) Eq. 15–16",
     summary="mean of the per-sample gradient Gram matrix at init", settings_type=MGMSettings,
     presets={"code": MGMSettings(),
+             "code64": MGMSettings(method="vectorized", dtype="float64"),
              "paper": MGMSettings(max_tensors=None, entry_selection="random", estimator="gram_mean",
-                                  aggregate="mean"),
+                                  aggregate="mean", method="vectorized"),
              "nb101": MGMSettings(cells=3, init="naswot")},
     compute=mgm_score, spaces=("nb201", "nb101"))

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from zcbench.proxies.networks import build_scoring_network
-from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec, classify
+from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec, ScoringInputs, classify
 from zcbench.proxies.settings import Settings
 from zcbench.spaces.init import INIT_SCHEMES
 
@@ -204,16 +204,27 @@ def naswot_jacobian_cov(network: nn.Module, images: torch.Tensor, k: float = 1e-
     return result
 
 
-def _repeat_batches(ctx: EvalContext, settings, proxy: str):
-    """The scoring network and the `repeats` batches (one seeded stream: same batches for every arch)."""
+def _network_and_batches(ctx: EvalContext, settings, proxy: str):
+    """The scoring network and the `repeats` (images, labels) batches (one seeded stream: same batches
+    for every arch)."""
     data = ctx.require_data(proxy)
     rng = ctx.rng("data")
     network = build_scoring_network(ctx, kind="cell", channels=settings.channels, cells=settings.cells,
                                     num_classes=settings.num_classes, init=settings.init,
                                     train_mode=settings.train_mode)
-    batches = [data.batch(settings.batch_size, rng, augment=settings.augment)[0].to(ctx.device)
-               for _ in range(settings.repeats)]
-    return network, batches
+    batches = [data.batch(settings.batch_size, rng, augment=settings.augment)[:2] for _ in range(settings.repeats)]
+    return network, [(images.to(ctx.device), labels.to(ctx.device)) for images, labels in batches]
+
+
+def _repeat_batches(ctx: EvalContext, settings, proxy: str):
+    network, batches = _network_and_batches(ctx, settings, proxy)
+    return network, [images for images, _ in batches]
+
+
+def scoring_inputs(ctx: EvalContext, settings) -> ScoringInputs:
+    """The network and first batch both NASWOT versions score (`ProxySpec.build_inputs`, for `zcbench verify`)."""
+    network, batches = _network_and_batches(ctx, settings, "naswot/naswot_v1")
+    return ScoringInputs(network, *batches[0])
 
 
 def _mean_of_repeats(results: list[ProxyResult]) -> ProxyResult:
@@ -246,7 +257,7 @@ NASWOT = ProxySpec(
     presets={"code": NASWOT_CODE, "paper": dataclasses.replace(NASWOT_CODE, relu_selection="torch_relu"),
              "naslib": dataclasses.replace(NASWOT_CODE, relu_selection="torch_relu", method="single_forward"),
              "nb101": dataclasses.replace(NASWOT_CODE, cells=3, init="naswot")},
-    compute=naswot_score, spaces=("nb201", "nb101"))
+    compute=naswot_score, spaces=("nb201", "nb101"), build_inputs=scoring_inputs)
 
 V1_CODE = JacobianCovSettings()
 NASWOT_V1 = ProxySpec(
@@ -255,4 +266,4 @@ NASWOT_V1 = ProxySpec(
     summary="NASWOT v1: Jacobian-covariance score −Σ[log(v+k) + 1/(v+k)] of corrcoef of input Jacobians",
     settings_type=JacobianCovSettings,
     presets={"code": V1_CODE, "paper": V1_CODE, "nb101": dataclasses.replace(V1_CODE, cells=3, init="naswot")},
-    compute=naswot_v1_score, spaces=("nb201", "nb101"))
+    compute=naswot_v1_score, spaces=("nb201", "nb101"), build_inputs=scoring_inputs)

@@ -11,6 +11,8 @@ settings hash like every other field, so rows of the two methods are kept apart)
 * `loop` — the reference: B backward passes through the retained graph, as the authors' code;
 * `vectorized` — torch.func.jacrev of the B-vector of per-sample summed outputs: one forward over the
   full batch (BN still in train mode), the B backward passes batched with vmap.
+On CPU the loop is the fastest path measured (≈ 60 % of a float32 matmul's FLOP/s; jacrev, a
+channels_last network and `is_grads_batched` chunks are no faster: docs/benchmarks.md, "Expensive proxies").
 
 Presets (protocols §E.1, §E.3, §E.4):
 * `code`: batch 72 (released NB201 launcher), PyTorch default init (the TE-NAS Kaiming re-init is a

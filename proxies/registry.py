@@ -38,6 +38,15 @@ BUILTIN_PROXIES = {
     "naswot": "zcbench.proxies.naswot:NASWOT", "naswot_v1": "zcbench.proxies.naswot:NASWOT_V1",
     "angle": "zcbench.proxies.short_train:ANGLE", "angle_feat": "zcbench.proxies.short_train:ANGLE_FEAT",
     "loss": "zcbench.proxies.short_train:LOSS",
+    # gradient-family zoo (protocols §G.1–G.9)
+    "grad_norm": "zcbench.proxies.zoo_gradients:GRAD_NORM", "snip": "zcbench.proxies.zoo_gradients:SNIP",
+    "plain": "zcbench.proxies.zoo_gradients:PLAIN", "grasp": "zcbench.proxies.zoo_gradients:GRASP",
+    "fisher": "zcbench.proxies.zoo_gradients:FISHER", "synflow": "zcbench.proxies.zoo_gradients:SYNFLOW",
+    "l2_norm": "zcbench.proxies.zoo_gradients:L2_NORM",
+    # later zoo (protocols §G.10–G.14)
+    "epe_nas": "zcbench.proxies.zoo_other:EPE_NAS", "zen": "zcbench.proxies.zoo_other:ZEN",
+    "zico": "zcbench.proxies.zoo_other:ZICO", "meco": "zcbench.proxies.zoo_other:MECO",
+    "swap": "zcbench.proxies.zoo_other:SWAP",
 }
 
 
@@ -111,6 +120,16 @@ def settings_hash(settings) -> str:
 
 
 @dataclass(frozen=True)
+class ScoringInputs:
+    """What a proxy's pure score function sees for one (arch, seed, settings): the freshly initialised
+    network (mode and device set) and its first batch. `zcbench verify` hands these to a user's function."""
+
+    network: Any  # torch.nn.Module; forward returns NetOutput(logits, features)
+    images: torch.Tensor
+    labels: torch.Tensor
+
+
+@dataclass(frozen=True)
 class ProxySpec:
     """Registry entry: metadata + settings presets + the pure compute function."""
 
@@ -125,6 +144,9 @@ class ProxySpec:
     presets: dict  # preset name ('code', 'paper', …) → settings instance
     compute: Callable[[EvalContext, Any], ProxyResult]
     spaces: tuple[str, ...] = ("nb201",)
+    # Optional: (ctx, settings) → ScoringInputs, building exactly the network and batch `compute` builds
+    # (same RNG draws in the same order). Lets `zcbench verify` score a user's function on identical inputs.
+    build_inputs: Callable[[EvalContext, Any], ScoringInputs] | None = None
 
     def __post_init__(self):
         if self.cost_class not in COST_CLASSES:
@@ -177,6 +199,23 @@ class ProxySpec:
         if not space.has_live_path(ctx.arch):  # value and status kept as the proxy's rule gives them
             result = dataclasses.replace(result, diagnostics={**result.diagnostics, DEAD_CELL: True})
         return dataclasses.replace(result, seconds=time.perf_counter() - start)
+
+    def scoring_inputs(self, arch, *, space: str | Space = "nb201", data: ImageSet | None = None,
+                       setting: str = "code", settings=None, seed: int = 0, device: str | torch.device = "cpu",
+                       dataset: str = "cifar10", then: Callable[[ScoringInputs], Any] | None = None, **overrides):
+        """The network and batch `score` would compute on for these arguments (seeded the same way), or
+        `then(inputs)` called inside that seeded RNG context (so it draws what the proxy's own scoring would)."""
+        if self.build_inputs is None:
+            raise ZcbenchError(f"proxy {self.name!r} does not expose the network and inputs it scores "
+                               "(its ProxySpec has no build_inputs)")
+        space = get_space(space) if isinstance(space, str) else space
+        settings = settings if settings is not None else self.settings(setting, **overrides)
+        device = torch.device(device)
+        ctx = EvalContext(space, space.arch(arch), data, dataset, seed, device)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            inputs = self.build_inputs(ctx, settings)
+            return inputs if then is None else then(inputs)
 
 
 def proxy_registry(entries: dict[str, str] | None = None) -> Registry[ProxySpec]:

@@ -56,11 +56,17 @@ def nb101_random_search(runs: pd.DataFrame, rule: Rule | None, scores: dict[str,
     `rule=None` is the random baseline; summarise with `reports.search.summarize`.
     """
     table = search_table(runs, scores, target)
+    return random_search(table, "accuracy", rule, list(candidate_cells(table, rule, scores)), n, seeds, sampler)
+
+
+def candidate_cells(table: pd.DataFrame, rule: Rule | None, scores: dict[str, pd.Series] | None = None) -> pd.Index:
+    """The cells of `search_table` (file order) with a row in every score series `rule` reads (a failed
+    score, NaN, stays a candidate: it is counted, never picked); `params` is the table's own column."""
     candidates = table.index
     for column in rule_columns(rule) if rule is not None else []:
         if column != "params":
             if column not in (scores or {}):
                 raise MissingScoresError(f"rule {rule.name!r} reads score {column!r}, not among {sorted(scores or {})} "
-                               "(nor the table's `params`)")
+                                         "(nor the table's `params`)")
             candidates = candidates.intersection(scores[column].index, sort=False)
-    return random_search(table, "accuracy", rule, list(candidates), n, seeds, sampler)
+    return candidates

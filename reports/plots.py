@@ -229,3 +229,32 @@ def param_classes(table: pd.DataFrame, title: str):
     ax.set(xlabel="#Param (10^6, C10 head)", ylabel="archs", title=title)
     fig.tight_layout()
     return fig
+
+
+def concordance_bars(table: pd.DataFrame):
+    """Kendall τ of our scores with a published column, one bar per (proxy, seed) with its bootstrap
+    interval, and our own seed-to-seed τ as a marker per proxy.
+
+    `table` columns: proxy, seed, kendall, kendall_low, kendall_high, tau_ours_seed_to_seed."""
+    plt = _pyplot()
+    import seaborn as sns
+
+    proxies = list(dict.fromkeys(table.sort_values("kendall", ascending=False)["proxy"]))
+    seeds = sorted(table["seed"].unique())
+    colors = sns.color_palette("deep", len(seeds))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(proxies) + 2), 3.6))
+    pos, width = np.arange(len(proxies)), 0.8 / len(seeds)
+    for k, seed in enumerate(seeds):
+        rows = table[table["seed"] == seed].set_index("proxy").reindex(proxies)
+        err = np.vstack([rows["kendall"] - rows["kendall_low"], rows["kendall_high"] - rows["kendall"]])
+        ax.bar(pos + (k - (len(seeds) - 1) / 2) * width, rows["kendall"], width, yerr=err, capsize=2,
+               color=colors[k], label=f"vs published, our seed {seed}")
+    ceiling = table.groupby("proxy")["tau_ours_seed_to_seed"].first().reindex(proxies)
+    ax.scatter(pos, ceiling, marker="D", color="black", zorder=3, label="ours: seed 0 vs seed 1")
+    ax.set_xticks(pos, proxies, rotation=30, ha="right")
+    ax.set_ylabel("Kendall τ")
+    ax.set_ylim(min(0.0, float(np.nanmin(table["kendall_low"]))) - 0.05, 1.05)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    fig.tight_layout()
+    return fig

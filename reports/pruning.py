@@ -16,17 +16,20 @@ from zcbench.benchmarks import library
 from zcbench.spaces.errors import CorruptDataError
 
 PRUNING_KIND, PRUNING_NAME = "searches", "tenas_prune"
+ANGLELOSS_NAME = "angleloss_prune"  # searches with the short-training criteria (protocols §B3)
+ANGLELOSS_DIR = f"{PRUNING_KIND}/{ANGLELOSS_NAME}"
 PRUNING_DIR = f"{PRUNING_KIND}/{PRUNING_NAME}"
 RUN_COLUMNS = ("dataset", "setting", "criterion", "settings_hash", "seed", "arch", "arch_str", "seconds", "images",
                "nonfinite_ntk_changes", "git_commit", "torch_version", "package_version", "host")
 
 
 def load_pruning_runs(results_dir) -> pd.DataFrame:
-    """One row per search listed in the manifest of `results_dir/searches/tenas_prune` (empty table when there
-    is none); a record whose checksum differs from the manifest's raises CorruptDataError."""
+    """One row per search listed in the manifests of `results_dir/searches/tenas_prune` and
+    `…/angleloss_prune` (empty table when there is none); a record whose checksum differs from the
+    manifest's raises CorruptDataError."""
     rows = []
-    entry = library.entry(results_dir, PRUNING_KIND, PRUNING_NAME)
-    for path in entry.tables() if entry else []:
+    entries = [library.entry(results_dir, PRUNING_KIND, name) for name in (PRUNING_NAME, ANGLELOSS_NAME)]
+    for path in [p for entry in entries if entry for p in entry.tables()]:
         try:
             record = json.loads(path.read_text())
             rows.append({**{key: record[key] for key in RUN_COLUMNS}, "file": str(path)})

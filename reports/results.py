@@ -33,7 +33,10 @@ INFINITE_STATUS = {"inf": np.inf, "-inf": -np.inf}
 PRESET_MIN_SHARE = 0.25  # of the largest settings' arch count
 
 
-TABLE_KINDS = ("sweeps", "samples")  # library kinds whose tables are in the sweep schema
+TABLE_KINDS = ("sweeps", "samples")  # library kinds whose tables are in the sweep schema and feed paper claims
+# Sweep-schema tables scored in another suite's settings (e.g. NASLib's batch 32) for a concordance check:
+# read only by the concordance section, so a paper claim never picks up a foreign setting.
+CONCORDANCE_KIND = "concordance"
 
 
 def merged_tables(results_dir) -> list[Path]:
@@ -46,10 +49,15 @@ def merged_tables(results_dir) -> list[Path]:
     return [path for kind in TABLE_KINDS for entry in library.entries(results_dir, kind) for path in entry.tables()]
 
 
+def concordance_tables(results_dir) -> list[Path]:
+    """The checked tables of the `concordance/*` entries (see CONCORDANCE_KIND)."""
+    return [path for entry in library.entries(results_dir, CONCORDANCE_KIND) for path in entry.tables()]
+
+
 def unmerged_sweeps(results_dir) -> list[str]:
     """Sweep folders with shards but no manifest (not merged yet): their rows are not read until merged."""
     root = Path(results_dir)
-    return sorted(d.name for kind in TABLE_KINDS for d in root.glob(f"{kind}/*")
+    return sorted(d.name for kind in (*TABLE_KINDS, CONCORDANCE_KIND) for d in root.glob(f"{kind}/*")
                   if (d / "shards").is_dir() and not (d / library.MANIFEST).is_file())
 
 

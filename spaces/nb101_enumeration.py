@@ -229,6 +229,28 @@ def summarize(table) -> dict:
             "distinct_params": int(table["params"].nunique())}
 
 
+# Fixed #Param bins (log10 of the count, 10^5 … 10^8 in steps of 0.05): histograms of sub-spaces add up.
+PARAMS_LOG10_EDGES = tuple(round(5 + 0.05 * k, 2) for k in range(61))
+
+
+def summarize_by_vertices(table) -> dict:
+    """Per vertex count V (string keys, JSON-ready): cells, cells by edge count, interior ops, the #Param
+    histogram over `PARAMS_LOG10_EDGES` and its min / median / max. Each V's entry depends only on the
+    V-vertex cells, so a small enumeration checks the same entries of the full one."""
+    out = {}
+    for n, part in table.groupby("num_vertices", sort=True):
+        interior = part["operations"].str.split(",").explode()
+        counts, _ = np.histogram(np.log10(part["params"].to_numpy(np.float64)), bins=PARAMS_LOG10_EDGES)
+        out[str(int(n))] = {"cells": len(part),
+                            "cells_by_edges": {str(int(k)): int(v) for k, v in
+                                               part["num_edges"].value_counts().sort_index().items()},
+                            "interior_ops": {op: int((interior == op).sum()) for op in OPS},
+                            "params_log10_counts": counts.astype(int).tolist(),
+                            "params_min": int(part["params"].min()), "params_max": int(part["params"].max()),
+                            "params_median": float(part["params"].median())}
+    return out
+
+
 def _cost_terms(pattern: int, num_vertices: int) -> tuple[tuple[int, float], tuple[np.ndarray, np.ndarray]]:
     """(params, flops) with every interior op maxpool, and their change per (interior vertex, op)."""
     from zcbench.spaces.nb101_networks import count_flops, count_parameters

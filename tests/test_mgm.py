@@ -197,10 +197,14 @@ def test_dtype_setting_switches_the_gradient_precision():
     assert double.value != single.value and double.value == pytest.approx(single.value, rel=1e-3)
 
 
-def test_paper_preset_differs_from_code_exactly_in_the_estimator_choices(images):
+def changed_fields(a, b) -> set[str]:
+    return {f.name for f in dataclasses.fields(a) if getattr(a, f.name) != getattr(b, f.name)}
+
+
+def test_paper_preset_differs_from_code_in_the_estimator_choices_and_the_fast_path(images):
     code, paper = MGM.presets["code"], MGM.presets["paper"]
-    changed = {f.name for f in dataclasses.fields(code) if getattr(code, f.name) != getattr(paper, f.name)}
-    assert changed == {"max_tensors", "entry_selection", "estimator", "aggregate"}
+    assert changed_fields(code, paper) == {"max_tensors", "entry_selection", "estimator", "aggregate", "method"}
+    assert (code.method, paper.method) == ("loop", "vectorized")
     assert (code.max_tensors, code.entry_selection, code.estimator, code.aggregate) == (
         11, "first", "centred_halves", "sum")
     assert (paper.max_tensors, paper.entry_selection, paper.estimator, paper.aggregate) == (
@@ -221,11 +225,54 @@ def test_too_few_images_and_bad_settings_are_named():
         MGMSettings(estimator="trace")
 
 
+def test_code_is_the_authors_float32_loop_and_code64_the_same_statistic_in_float64():
+    code, code64 = MGM.presets["code"], MGM.presets["code64"]
+    assert code == MGMSettings() and (code.method, code.dtype, code.grad_storage) == ("loop", "float32", "copied")
+    assert changed_fields(code, code64) == {"method", "dtype"} and (code64.method, code64.dtype) == (
+        "vectorized", "float64")
+    assert MGM.presets["nb101"].method == "loop"
+
+
+def test_code64_scores_like_the_float64_loop_and_close_to_the_float32_code(images):
+    images16 = synthetic_imageset(n=64, size=16, num_classes=10, seed=1)
+    code64 = MGM.score(ALL_CONV3, data=images16, setting="code64", **TINY)
+    loop64 = MGM.score(ALL_CONV3, data=images16, setting="code", dtype="float64", **TINY)
+    code = MGM.score(ALL_CONV3, data=images16, setting="code", **TINY)
+    assert code64.ok and code64.value != 0 and code64.value == pytest.approx(loop64.value, rel=1e-9)
+    assert code.value != code64.value and code.value == pytest.approx(code64.value, rel=1e-2)
+
+
+# --- the released code under torch < 2.0: stored rows alias the live gradient (protocols §E.8) ----------
+
+@pytest.mark.parametrize("arch", [ALL_CONV3, MIXED])
+def test_aliased_torch1_storage_keeps_only_the_last_samples_gradient_and_scores_about_zero(batch, arch):
+    copied_settings = MGMSettings()
+    aliased_settings = dataclasses.replace(copied_settings, grad_storage="aliased_torch1")
+    network = tiny_network(arch)
+    _, aliased = per_sample_gradients_loop(network, *batch, aliased_settings, None)
+    _, copied = per_sample_gradients_loop(tiny_network(arch), *batch, copied_settings, None)
+    np.testing.assert_array_equal(aliased, np.broadcast_to(copied[-1], aliased.shape))  # every row = the last
+    assert not np.array_equal(copied[0], copied[-1])
+    aliased_score = mgm(tiny_network(arch), *batch, aliased_settings, None).value
+    copied_score = mgm(tiny_network(arch), *batch, copied_settings, None).value
+    assert copied_score != 0 and abs(aliased_score) <= 1e-10 * abs(copied_score)
+
+
+def test_aliased_storage_is_refused_outside_the_loop_and_recorded_in_the_diagnostics(images):
+    with pytest.raises(ValueError, match="grad_storage"):
+        MGMSettings(grad_storage="aliased_torch1", method="vectorized")
+    with pytest.raises(ValueError, match="grad_storage"):
+        MGMSettings(grad_storage="view")
+    result = MGM.score(MIXED, data=images, grad_storage="aliased_torch1", **TINY)
+    assert result.ok and result.diagnostics["grad_storage"] == "aliased_torch1"
+    assert abs(result.value) <= 1e-10 * abs(MGM.score(MIXED, data=images, **TINY).value)
+
+
 @pytest.mark.slow
 def test_full_size_code_mgm_fast_path_matches_loop_on_cifar_sized_inputs():
     images = synthetic_imageset(n=64, size=32, num_classes=10, seed=2)
-    fast = MGM.score(0, data=images)
-    loop = MGM.score(0, data=images, method="loop")
+    fast = MGM.score(0, data=images, method="vectorized")
+    loop = MGM.score(0, data=images)
     assert fast.ok and loop.ok and fast.diagnostics["tensors"] == loop.diagnostics["tensors"]
     assert len(fast.diagnostics["tensors"]) == 11 and fast.diagnostics["tensors"][0] == "stem.0.weight"
     assert fast.value == pytest.approx(loop.value, rel=1e-3)

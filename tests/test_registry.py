@@ -35,6 +35,8 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.+-]*$")
 SHORT_TRAIN_NEEDS = {"images", "labels", "gradients"}
 # name → (higher is better, cost class, needs, presets), from the papers: κ, the training loss and θ_feat
 # are lower-is-better (TE-NAS §3.1.1; Revisit Tab. 3); MGM and short training use labels (cross-entropy).
+GRADIENT_NEEDS = {"images", "labels", "gradients"}
+ZOO_PRESETS = {"code", "naslib", "nb101"}
 EXPECTED = {
     "params": (True, "parameter-free", set(), {"code", "paper"}),
     "flops": (True, "parameter-free", set(), {"code", "paper"}),
@@ -42,10 +44,23 @@ EXPECTED = {
     "naswot": (True, "backward", {"images", "gradients"}, {"code", "paper", "naslib", "nb101"}),
     "naswot_v1": (True, "backward", {"images", "gradients"}, {"code", "paper", "nb101"}),
     "ntk": (False, "per-sample-backward", {"images", "gradients"}, {"code", "paper", "supernet", "nb101"}),
-    "mgm": (True, "per-sample-backward", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
+    "mgm": (True, "per-sample-backward", SHORT_TRAIN_NEEDS, {"code", "code64", "paper", "nb101"}),
     "angle": (True, "short-train", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
     "angle_feat": (False, "short-train", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
     "loss": (False, "short-train", SHORT_TRAIN_NEEDS, {"code", "paper", "nb101"}),
+    # the zero-cost zoo (protocols §G)
+    "grad_norm": (True, "backward", GRADIENT_NEEDS, ZOO_PRESETS),
+    "snip": (True, "backward", GRADIENT_NEEDS, ZOO_PRESETS),
+    "plain": (True, "backward", GRADIENT_NEEDS, ZOO_PRESETS),
+    "grasp": (True, "backward", GRADIENT_NEEDS, ZOO_PRESETS),
+    "fisher": (True, "backward", GRADIENT_NEEDS, ZOO_PRESETS),
+    "synflow": (True, "backward", {"gradients"}, ZOO_PRESETS),  # data-free
+    "l2_norm": (True, "forward", set(), ZOO_PRESETS),  # data-free, weights only
+    "epe_nas": (True, "backward", GRADIENT_NEEDS, {"code", "paper", "naslib", "nb101"}),
+    "zen": (True, "forward", set(), {"code", "paper", "nb101"}),  # Gaussian inputs
+    "zico": (True, "backward", GRADIENT_NEEDS, {"code", "paper", "nb101"}),
+    "meco": (True, "forward", {"images"}, {"code", "opt", "nb101"}),
+    "swap": (True, "forward", {"images"}, {"code", "nb101"}),
 }
 
 

@@ -502,3 +502,20 @@ def test_plugin_proxies_are_deterministic_and_fail_as_planted(tiny_images):
     assert flaky.score(10).status == "error:ValueError: planted failure for arch 10"
     assert flaky.score(14).status == "nan"
     assert REGISTRY.get("sweeptest_oom").score(3).status.startswith("error:OutOfMemoryError")
+
+
+def test_complete_merge_removes_the_earlier_partial_table(tmp_path):
+    """A resumed sweep merged in full supersedes its partial merge: the folder holds one table, not two
+    overlapping ones a reader could both pick up."""
+    config, out = tiny_config(tmp_path), tmp_path / "out"
+    run_sweep(config, out=out)
+    store, plan = SweepStore(out), make_plan(config)
+    kept = store.shard_path(plan.shards[1]).read_bytes(), store.sidecar_path(plan.shards[1]).read_bytes()
+    store.shard_path(plan.shards[1]).unlink()
+    merge_sweep(config, out=out, partial=True)
+    assert (out / "partial.parquet").exists() and (out / "partial.json").exists()
+    store.shard_path(plan.shards[1]).write_bytes(kept[0])
+    store.sidecar_path(plan.shards[1]).write_bytes(kept[1])
+    path, summary = merge_sweep(config, out=out)
+    assert path.name == "merged.parquet" and summary["complete"]
+    assert not (out / "partial.parquet").exists() and not (out / "partial.json").exists()

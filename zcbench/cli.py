@@ -24,6 +24,7 @@ COMMANDS = {
     "sweep": "run, resume, inspect and merge a sharded proxy sweep (TOML config)",
     "search": "architecture searches that compute proxies (TE-NAS pruning)",
     "results": "the results library: write results/INDEX.md from the manifests, check every file is listed",
+    "verify": "check your implementation of a proxy against ours cell by cell, or scores against NAS-Bench-Suite-Zero",
     "reproduce": "compute the papers' claims the available data/results allow; write ledger.json, report.md, "
                  "report.html",
 }

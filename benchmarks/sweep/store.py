@@ -378,6 +378,9 @@ class SweepStore:
         summary["sha256"] = sha256_bytes(data)
         atomic_write_bytes(target, lambda f: f.write(data))
         atomic_write_json(target.with_suffix(".json"), summary)  # the manifest, last: it vouches for the table
+        if not partial:  # a complete table supersedes an earlier partial merge: readers must not see both
+            for stale in (self.root / PARTIAL, (self.root / PARTIAL).with_suffix(".json")):
+                stale.unlink(missing_ok=True)
         return target, summary
 
     def stamp_checksums(self) -> dict[str, list[str]]:

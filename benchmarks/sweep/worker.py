@@ -131,6 +131,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
+def reset_cuda_peak(device: str) -> None:
+    """Start a peak-memory window on a CUDA device (a no-op on any other device)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def cuda_peak_mb(device: str) -> float | None:
+    """Peak memory torch allocated on a CUDA device since the last reset, in MiB; None on other devices."""
+    if torch.device(device).type != "cuda":
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
 def run_shard(task: ShardTask) -> dict:
     """Compute every row of one shard and commit it (sidecar, then Parquet rename); returns the sidecar."""
     if task.threads:
@@ -146,8 +159,7 @@ def run_shard(task: ShardTask) -> dict:
         raise SweepStateError(f"this worker's proxies {got} differ from the planned {task.proxy_keys}: "
                               "the worker runs other code than the planner (check the checkout)")
     device = _WORKER_DEVICE or config.device
-    if torch.device(device).type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    shard_peak_mb = None  # CUDA only: the largest per-row peak (each row's own peak is in its diagnostics)
     space = get_space(config.space)
     provenance = run_provenance()
     where = device_name(device)
@@ -169,9 +181,13 @@ def run_shard(task: ShardTask) -> dict:
             source = config.data_for(dataset)
             for seed in config.seeds:
                 for p in proxies:
+                    reset_cuda_peak(device)
                     result, retries, notes = score_with_oom_split(
                         p, arch, space=space, data=data[dataset] if p.needs_images else None,
                         dataset=dataset, seed=seed, device=device)
+                    if (peak := cuda_peak_mb(device)) is not None:
+                        notes["cuda_peak_mb"] = round(peak, 2)
+                        shard_peak_mb = max(peak, shard_peak_mb or 0.0)
                     rows.append({
                         "space": space.name, "arch": arch_id, "arch_str": str(arch), "proxy": p.name,
                         "proxy_version": p.spec.version, "setting": p.entry.setting,
@@ -196,8 +212,7 @@ def run_shard(task: ShardTask) -> dict:
                                                                     if r["settings_hash"] == p.settings_hash)
                                  for p in proxies}},
         "peak_rss_mb": _peak_rss_mb(),
-        "cuda_peak_mb": (torch.cuda.max_memory_allocated(device) / 2**20
-                         if torch.device(device).type == "cuda" else None),
+        "cuda_peak_mb": shard_peak_mb,
         "device": where, "threads": threads, "pid": os.getpid(),
         "started": started, "finished": time.time(), "provenance": provenance,
         "data": {ds: {"source": src.describe(), "note": src.note,

@@ -25,6 +25,7 @@ PROXY_LABELS = {"ntk": "κ (NTK condition number)", "lr1": "linear regions (LR1,
                 "angle": "angle θ_pred (cos)", "angle_feat": "angle θ_feat (cos)", "loss": "short-training loss",
                 "params": "#Param (10⁶)", "flops": "MFLOPs"}
 LOG_SCALE = ("ntk", "mgm")  # spread over decades: plotted as log10 when every value is positive
+CORRELATION_RULES = ("Interval", "SampleInterval")  # rules of τ / ρ claims (SampleInterval: ledger.nb101)
 
 
 def proxy_label(name: str) -> str:
@@ -61,7 +62,7 @@ def forest_rows(entries: list[dict]) -> pd.DataFrame:
         paper, ours, bounds = numeric(e["paper_value"]), numeric(e["our_value"]), our_bounds(e)
         if e["verdict"] not in JUDGED or paper is None or ours is None or bounds is None:
             continue
-        correlation = e["rule"]["rule"] == "Interval"
+        correlation = e["rule"]["rule"] in CORRELATION_RULES
         dataset = e["inputs"].get("dataset", "")
         panel = "Kendall τ / Spearman ρ" if correlation else f"{SHORT.get(dataset, dataset)} test accuracy (%)"
         rows.append({"id": e["id"] + ("*" if e.get("substitute_inputs") else ""), "panel": panel, "paper": paper,
@@ -179,7 +180,7 @@ def seed_spread_figure(entries: list[dict]):
     rows = []
     for e in entries:
         per_seed = (e.get("interval") or {}).get("per_seed") or []
-        if e["rule"]["rule"] != "Interval" or len(per_seed) < 2:
+        if e["rule"]["rule"] not in CORRELATION_RULES or len(per_seed) < 2:
             continue
         seeds = e["seeds"] if len(e["seeds"]) == len(per_seed) else range(len(per_seed))
         proxies = ", ".join(e["inputs"].get("settings_hash") or {})
@@ -193,9 +194,14 @@ def seed_spread_figure(entries: list[dict]):
 
 
 def pruning_trajectories(inputs) -> pd.DataFrame:
-    """Per stored pruning search and round: the mean κ and linear regions of the supernet (from the records)."""
+    """Per stored κ/R pruning search and round: the mean κ and linear regions of the supernet (from the
+    records; searches judged by short training record no κ or R)."""
+    from zcbench.benchmarks.pruning import TRAINING_CRITERIA
+
     rows = []
     for run in inputs.pruning_runs.itertuples():
+        if run.criterion in TRAINING_CRITERIA:
+            continue
         record = json.loads(Path(run.file).read_text())
         label = f"{SHORT.get(run.dataset, run.dataset)} {run.criterion} seed {run.seed}"
         for number, candidates in enumerate(record["rounds"], start=1):

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from zcbench.benchmarks.pruning import CODE as PRUNING_CODE
+from zcbench.benchmarks.pruning import TRAINING_CRITERIA, angleloss_settings
 from zcbench.proxies.combinations import combination_names, combine, get_combination
 from zcbench.proxies.registry import settings_hash
 from zcbench.reports import stats, uncertainty
 from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger.core import Missing, Outcome, claim_kind
-from zcbench.reports.pruning import PRUNING_DIR, summarize_runs
+from zcbench.reports.pruning import ANGLELOSS_DIR, PRUNING_DIR, summarize_runs
 from zcbench.reports.search import (
     Score,
     pick_positions,
@@ -304,14 +305,17 @@ def compute_pruning_search(claim, inputs) -> Outcome:
     """Accuracy of the cells found by stored TE-NAS pruning searches (the `code` preset with the claim's
     criterion; runs with other settings hashes are not mixed in), tested against the paper's runs."""
     dataset, criterion = claim.params["dataset"], claim.params["criterion"]
-    wanted = settings_hash(dataclasses.replace(PRUNING_CODE, criterion=criterion))
+    trained = criterion in TRAINING_CRITERIA
+    wanted = settings_hash(angleloss_settings(PRUNING_CODE, criterion) if trained else
+                           dataclasses.replace(PRUNING_CODE, criterion=criterion))
     runs = inputs.pruning_runs
     if not runs.empty:
         runs = runs[(runs["dataset"] == dataset) & (runs["settings_hash"] == wanted)]
     if runs.empty:
         raise Missing("needs-results", f"{PRUNING_HOW}; none found for {dataset}, criterion {criterion}: run "
                                        f"`zcbench search prune --dataset {dataset} --criterion {criterion} --seed 1 … "
-                                       f"--seed {claim.params['runs']}` (stored under {PRUNING_DIR})")
+                                       f"--seed {claim.params['runs']}` (stored under "
+                                       f"{ANGLELOSS_DIR if trained else PRUNING_DIR})")
     spec, acc, note = ins.target(inputs, claim.paper, dataset)
     summary, table = summarize_runs(runs, acc)
     images = sorted(set(table["images"]))

@@ -1,17 +1,17 @@
 """Revisit (Yang et al., WACV 2023): its claims, the same-#Param group experiment (Fig. 1), the
-Tab. 1 / Tab. 5 consistency check, the NB101 sample τ, and the Tab. 5 side-by-side section."""
+Tab. 1 / Tab. 5 consistency check, and the Tab. 5 side-by-side section (NB201 columns; the NB101 claims,
+R12 and the Tab. 5 NB101 column, are computed in `nb101`)."""
 from __future__ import annotations
 
 import pandas as pd
 
-from zcbench.reports import plots, render, uncertainty
+from zcbench.reports import plots, render
 from zcbench.reports.ledger import inputs as ins
-from zcbench.reports.ledger import kinds
+from zcbench.reports.ledger import kinds, nb101
 from zcbench.reports.ledger.core import NB201_DATASETS, SHORT, Claim, Missing, Outcome, claim_kind, ms
 from zcbench.reports.ledger.cost import COST_RULE, REVISIT_GPU, proxy_cost_claim, search_cost_claim
 from zcbench.reports.ledger.rules import Band, Fixed, Interval, PaperCheck, Statement, Welch
 from zcbench.reports.ledger.tenas import PRUNING_METHOD
-from zcbench.reports.nb101_sample import HOW_TO_COMPUTE as NB101_SAMPLE_HOW
 from zcbench.reports.search import REVISIT_SEEDS, group_experiment
 from zcbench.reports.tables import ReportTable
 
@@ -39,50 +39,66 @@ RS_METHOD_NOTE = ("random search N=100 distinct archs (Python random.sample, see
                   "picks' test accuracy; band of simulated 5-run means with each run's proxy seed drawn from ours. "
                   "Combinations other than AngleLoss+#Param are rank(x)+rank(#Param) by analogy (code not "
                   "released, protocols §A7).")
-NB101_ENABLE = ("NB101 ground truth (nasbench_only108.tfrecord, `zcbench data convert nb101`) and NB101 proxy "
-                "sweeps; the shared nb101 sample (500 cells, one validation run) is too small for these claims")
-ANGLELOSS_PRUNING_ENABLE = ("pruning with AngleLoss (a supernet short-trained 100 iterations per candidate, Revisit "
-                            "§4.3): Revisit's code for it is unreleased and benchmarks.pruning scores candidates by κ "
-                            "and R only")
+ANGLELOSS_PRUNING_METHOD = ("TE-NAS pruning search judged by AngleLoss (or AngleLoss+#Param) of each candidate "
+                            "supernet short-trained 100 iterations (Revisit §4.3; their code is unreleased: the other "
+                            "choices are ours, protocols §B3)")
+ANGLELOSS_ABLATION_ENABLE = ("runs of `zcbench search prune --dataset cifar100 --criterion angleloss_params` per "
+                             "configuration, 5 seeds each (`--set train_iterations=…`, or train_classes, train_init, "
+                             "train_images_per_class; ≈ 20 CPU min per search); Tab. 9's default row (70.58 ± 0.82) "
+                             "equals Tab. 5's random-search AngleLoss+#Param on C100, so the table may not be pruning "
+                             "searches at all")
 FIG1_METHODS = ("AngleLoss", "LR1", "LR2", "NTK")
+RANDOM_BASELINE_SEED = -1  # `proxy_seed` of the proxy-free random baseline in the Fig. 1 experiment
 
 
 # ------------------------------------------------------------------------------------ Fig. 1
 
 def revisit_group_experiment(inputs) -> tuple[pd.DataFrame, list[str], list[str]]:
     """(experiment, target descriptions, methods left out for partial coverage): random search inside the
-    8 Revisit groups × 3 datasets for random and every method whose first proxy seed covers the groups."""
+    8 Revisit groups × 3 datasets for random and, per proxy seed, every method whose proxies all have that
+    seed for every group member. Column `proxy_seed` (−1 for the proxy-free random baseline)."""
     if "fig1" in inputs.memo:
         return inputs.memo["fig1"]
     if inputs.revisit_groups is None:
         raise Missing("needs-data", inputs.groups_missing)
     members = pd.Index(sorted(i for g in inputs.revisit_groups for i in g.indices))
-    tables, rules, specs, partial = {}, {"random": None}, [], []
+    parts, specs, partial = [], [], []
     for dataset in NB201_DATASETS:
         spec, acc, _ = ins.target(inputs, "Revisit", dataset)
         if acc.loc[members].isna().any():
             raise Missing("needs-data", f"{spec.describe()} has no value for {int(acc.loc[members].isna().sum())} "
                                         "archs of the Revisit groups")
         specs.append(spec.describe())
-        table = ins.search_table(dataset, acc)
+        base = ins.search_table(dataset, acc)
+        parts.append(group_experiment({dataset: base}, "accuracy", {"random": None}, inputs.revisit_groups, 100,
+                                      REVISIT_SEEDS).assign(proxy_seed=RANDOM_BASELINE_SEED))
         for method in FIG1_METHODS:
             rule, proxies = kinds.rs_rule(method)
             if not all(ins.has_scores(inputs, name, dataset) for name in proxies):
                 continue
-            found = [min(ins.seed_scores(inputs, name, dataset).items())[1] for name in proxies]
-            short = [f for f in found if len(members.difference(f.archs))]
-            if short:  # a group run needs every member scored (or failed): skip partial results
+            per_proxy = [ins.seed_scores(inputs, name, dataset) for name in proxies]
+            covering = [seed for seed in sorted(set.intersection(*(set(p) for p in per_proxy)))
+                        if all(members.difference(p[seed].archs).empty for p in per_proxy)]
+            if not covering:  # a group run needs every member scored (or failed): skip partial results
                 partial.append(f"{method} on {dataset} (" + ", ".join(
-                    f"{f.proxy} covers {len(members.intersection(f.archs)):,} of {len(members):,}"
-                    for f in short) + ")")
+                    f"{found.proxy} covers {len(members.intersection(found.archs)):,} of {len(members):,}"
+                    for found in (min(p.items())[1] for p in per_proxy)) + ")")
                 continue
-            for name, f in zip(proxies, found):
-                table[name] = f.values.reindex(table.index)
-            rules[method] = rule
-        tables[dataset] = table
-    experiment = group_experiment(tables, "accuracy", rules, inputs.revisit_groups, 100, REVISIT_SEEDS)
+            for seed in covering:
+                table = base.copy()
+                for name, p in zip(proxies, per_proxy):
+                    table[name] = p[seed].values.reindex(table.index)
+                parts.append(group_experiment({dataset: table}, "accuracy", {method: rule}, inputs.revisit_groups,
+                                              100, REVISIT_SEEDS).assign(proxy_seed=seed))
+    experiment = pd.concat(parts, ignore_index=True)
     inputs.memo["fig1"] = experiment, specs, partial
     return inputs.memo["fig1"]
+
+
+def first_proxy_seed(experiment: pd.DataFrame) -> pd.DataFrame:
+    """Random baseline plus each method's lowest proxy seed: the figure's one bar per method."""
+    first = experiment.groupby(["dataset", "method"])["proxy_seed"].transform("min")
+    return experiment[experiment["proxy_seed"] == first]
 
 
 def fig1_section(inputs) -> tuple[list[ReportTable], list[tuple]]:
@@ -93,13 +109,15 @@ def fig1_section(inputs) -> tuple[list[ReportTable], list[tuple]]:
     table = ReportTable("revisit-fig1", "Revisit Fig. 1 (ours): random search N=100 × 5 inside each same-#Param group",
                         experiment.round(3), "; ".join(specs), "the 8 Revisit groups (revisit_params_split.json)",
                         int(experiment["failed"].sum()),
-                        "methods without results for every group member are absent; first proxy seed of each method"
+                        "one row per method and proxy seed (proxy_seed −1: the proxy-free random baseline); methods "
+                        "without results for every group member are absent"
                         + (f"; left out for partial coverage: {'; '.join(partial)}" if partial else ""))
     methods = sorted(set(experiment["method"]))
-    figure = ("revisit-fig1", "Revisit Fig. 1 (ours)", plots.group_bars(experiment, "Random search inside same-#Param "
-                                                                                    "groups"),
-              f"mean test accuracy of 5 searches (N=100, seeds 1–5) inside each of the 8 groups; error bars: std of "
-              f"the 5 picks; methods with results for every member: {', '.join(methods)}")
+    figure = ("revisit-fig1", "Revisit Fig. 1 (ours)", plots.group_bars(first_proxy_seed(experiment), "Random search "
+                                                                        "inside same-#Param groups"),
+              f"mean test accuracy of 5 searches (N=100, seeds 1–5) inside each of the 8 groups, each method's first "
+              f"proxy seed (the table has every seed); error bars: std of the 5 picks; methods with results for "
+              f"every member: {', '.join(methods)}")
     return [table], [figure]
 
 
@@ -116,29 +134,50 @@ def compute_group_experiment(claim, inputs) -> Outcome:
                                        f"of the Revisit groups (5,589 in the authors' file; the random baseline and "
                                        f"{', '.join(sorted(methods - {'random'})) or 'no proxy'} are in the figure)"
                                        + (f"; partial now: {'; '.join(partial)}" if partial else ""))
-    wide = experiment.pivot_table(index=["dataset", "group"], columns="method", values="mean")
-    all_datasets = sorted(set(wide.index.get_level_values("dataset")))
-    wide = wide[wide[needed].notna()]  # judge only the datasets where the method has results
-    datasets = sorted(set(wide.index.get_level_values("dataset")))
-    if statement == "angleloss-best":
-        others = [m for m in wide.columns if m != "AngleLoss"]
-        wins = int((wide["AngleLoss"] >= wide[others].max(axis=1)).sum())
-        holds = wins == len(wide)
-        value = {"groups_where_angleloss_best": wins, "groups": len(wide), "compared_with": others}
-    else:
-        below = (wide["LR2"] < wide["random"]).groupby(level="dataset").sum()
-        holds = bool((below >= 5).all())
-        value = {f"{ds}_groups_lr2_below_random": int(v) for ds, v in below.items()}
+    seeds = sorted(set(experiment.loc[experiment["method"] == needed, "proxy_seed"]))
+    verdicts = {seed: group_statement(wide_at_seed(experiment, needed, seed), statement) for seed in seeds}
+    held = [seed for seed, (holds, _, _) in verdicts.items() if holds]
+    holds = True if len(held) == len(seeds) else (False if not held else None)  # None: the seeds disagree
+    value = {f"proxy_seed_{seed}": v for seed, (_, v, _) in verdicts.items()}
+    datasets = sorted(set.union(*(d for _, _, d in verdicts.values())))
+    all_datasets = sorted(set(experiment["dataset"]))
     absent = sorted(set(all_datasets) - set(datasets))
     partial = f"{needed} results only for {', '.join(datasets)} (none for {', '.join(absent)})" if absent else ""
-    return Outcome(value, f"{'holds' if holds else 'does not hold'} on {', '.join(datasets)} (first proxy seed)",
+    return Outcome(value, f"holds for {len(held)} of {len(seeds)} proxy seeds ({', '.join(map(str, seeds))}) on "
+                          f"{', '.join(datasets)}",
                    ins.spec("NB201 test accuracy, Revisit versions (see the Fig. 1 table)", "the 8 Revisit groups",
                             int(experiment["runs"].sum()), int(experiment["failed"].sum())),
                    {**ins.truth_provenance(inputs), "groups": "revisit_params_split.json"}, partial=partial,
-                   holds=holds, seeds=(0,),
+                   holds=holds, seeds=tuple(seeds),
                    inputs={"dataset": ", ".join(datasets), "target": "NB201 test accuracy", "benchmark_file": "",
-                           "images": "see the proxies' sweeps", "proxy_seeds": [0], "arch_set": "the 8 Revisit groups",
-                           "n_archs": int(sum(len(g.indices) for g in inputs.revisit_groups)), "settings_hash": {}})
+                           "images": "see the proxies' sweeps", "proxy_seeds": seeds,
+                           "arch_set": "the 8 Revisit groups",
+                           "n_archs": int(sum(len(g.indices) for g in inputs.revisit_groups)),
+                           "settings_hash": {}})
+
+
+def wide_at_seed(experiment: pd.DataFrame, method: str, seed: int) -> pd.DataFrame:
+    """(dataset, group) × method table of mean picks: `method` at proxy seed `seed`, every other method at
+    the same seed when it has it, else at its first seed; the random baseline as is."""
+    rows = []
+    for other, group in experiment.groupby("method"):
+        at = group[group["proxy_seed"] == seed]
+        rows.append(at if len(at) or other == method else group[group["proxy_seed"] == group["proxy_seed"].min()])
+    return pd.concat(rows).pivot_table(index=["dataset", "group"], columns="method", values="mean")
+
+
+def group_statement(wide: pd.DataFrame, statement: str) -> tuple[bool, dict, set[str]]:
+    """(holds, counts, datasets judged) of one Fig. 1 statement on one (dataset, group) × method table."""
+    needed = {"angleloss-best": "AngleLoss", "lr2-below-random": "LR2"}[statement]
+    wide = wide[wide[needed].notna()]  # judge only the datasets where the method has results
+    datasets = set(wide.index.get_level_values("dataset"))
+    if statement == "angleloss-best":
+        others = [m for m in wide.columns if m != "AngleLoss"]
+        wins = int((wide["AngleLoss"] >= wide[others].max(axis=1)).sum())
+        return wins == len(wide), {"groups_where_angleloss_best": wins, "groups": len(wide),
+                                   "compared_with": others}, datasets
+    below = (wide["LR2"] < wide["random"]).groupby(level="dataset").sum()
+    return bool((below >= 5).all()), {f"{ds}_groups_lr2_below_random": int(v) for ds, v in below.items()}, datasets
 
 
 # ------------------------------------------------------------------------------------ paper-internal check
@@ -158,54 +197,6 @@ def compute_table_consistency(claim, inputs) -> Outcome:
     return Outcome(mismatches or "consistent", "; ".join(mismatches) or "every Tab. 1 cell is Tab. 5 rounded",
                    ins.spec("none (paper tables)", "paper tables", n, 0),
                    {"source": "Revisit Tab. 1 and Tab. 5 (docs/claims.md)"}, holds=not mismatches)
-
-
-# ------------------------------------------------------------------------------------ NB101 sample
-
-@claim_kind("nb101_sample_tau", params=("metric",))
-def compute_nb101_sample_tau(claim, inputs) -> Outcome:
-    """τ(proxy, #Param) on the stored NB101 sample: a small sample of NASLib's random specs, one proxy
-    seed, not Revisit's 10,000 cells — indicative at best."""
-    sample = inputs.nb101_sample
-    row = sample.row("module", claim.params["metric"]) if sample is not None else None
-    if row is None or not row["n"] > 1:
-        if inputs.nb101_missing:
-            raise Missing("needs-data", f"{inputs.nb101_missing} (for an indicative value on the stored NB101 "
-                                        f"sample); the claim itself needs {NB101_ENABLE}")
-        raise Missing("needs-results", f"{NB101_SAMPLE_HOW} for an indicative value; the claim itself needs "
-                                       f"{NB101_ENABLE}")
-    composition = sample.meta.get("sample_composition", {})
-    partial = (f"{int(row['n'])} distinct modules of the {composition.get('rows', '?')}-row NB101 sample (scored "
-               f"{int(row['n_cells_scored'])} rows), not the paper's 10,000 cells")
-    notes = [f"τ with single-run validation accuracy {row['kendall_tau_b']:.3f}"]
-    if claim.params["metric"] == "LR1":
-        notes.append(sample.meta.get("lr1", "LR1 on an assumed thin NB101 network"))
-    if claim.params["metric"].startswith("NTK"):
-        notes.append(sample.meta.get("ntk_batch_note", ""))
-    interval = uncertainty.seed_interval([float(row["kendall_tau_b_params"])])
-    return Outcome(float(row["kendall_tau_b_params"]), "; ".join(filter(None, notes)),
-                   ins.spec("#Param of the stem-128 NB101 network (= trainable_parameters)", "NB101 sample modules",
-                            int(row["n"]), 0, excluded_statuses=row["excluded_statuses"]),
-                   {key: sample.meta[key] for key in ("provenance", "versions", "device", "written", "settings")
-                    if key in sample.meta},
-                   partial=partial, interval=interval, seeds=(0,),
-                   inputs={"dataset": "nb101", "target": "#Param (stem 128)", "benchmark_file": "nb101 sample",
-                           "images": "CIFAR-10 test JPEGs", "proxy_seeds": [0], "arch_set": "NB101 sample modules",
-                           "n_archs": int(row["n"]), "settings_hash": {}},
-                   substitute="test-split images where the authors sample training images")
-
-
-def nb101_sample_section(inputs) -> list[ReportTable]:
-    """The stored NB101 sample table: every metric, per row of the sample and per distinct module."""
-    sample = inputs.nb101_sample
-    if sample is None:
-        return []
-    composition = sample.meta.get("sample_composition", {})
-    return [ReportTable("nb101-sample-tau", "NB101 sample: Kendall τ-b with accuracy and with #Param",
-                        sample.table.reset_index(drop=True), sample.meta.get("accuracy", "NB101 sample accuracy"),
-                        f"{composition.get('rows', '?')} rows = {composition.get('distinct_modules', '?')} distinct "
-                        f"modules", notes="unit 'module': one point per module hash (mean score and accuracy of its "
-                                          "rows); " + sample.meta.get("lr1", ""))]
 
 
 def table5_section(entries: list[dict]) -> list[ReportTable]:
@@ -242,9 +233,7 @@ def claims() -> list[Claim]:
         for column, (mean, std) in zip(("nb101",) + NB201_DATASETS, cells):
             setting = f"Tab. 5, {method}, {SHORT[column]}"
             if column == "nb101":
-                out.append(Claim(f"{cid}/nb101", cid, "Revisit", "Tab. 5", setting, ms(mean, std),
-                                 "random search on NB101 (accuracy = max of 3 runs at 108 epochs)", "static",
-                                 Fixed("needs-data"), enable=NB101_ENABLE, training=training))
+                out.append(nb101.search_claim(cid, method, mean, std, training))
                 continue
             out.append(Claim(f"{cid}/{column}", cid, "Revisit", "Tab. 5", setting, ms(mean, std), RS_METHOD_NOTE,
                              "random_search", Band(), {"method": method, "dataset": column}, training=training))
@@ -252,11 +241,7 @@ def claims() -> list[Claim]:
                      {m: [ms(*c) if c else None for c in cells] for m, cells in REVISIT_TABLE1.items()},
                      "check every Tab. 1 cell equals the Tab. 5 cell rounded to 1 decimal (±0.05)",
                      "table_consistency", PaperCheck()))
-    for proxy, metric, value in (("lr1", "LR1", 0.46), ("ntk", "NTK (-kappa)", 0.36), ("lr2", "LR2 (naswot)", 0.62)):
-        out.append(Claim(f"R12/{proxy}", "R12", "Revisit", "Tab. 2", f"Kendall τ({proxy}, #Param), NB101, 10,000 nets",
-                         value, "Kendall τ-b of the proxy (higher-is-better orientation) with the stem-128 #Param "
-                         "over the distinct modules of the stored NB101 sample", "nb101_sample_tau",
-                         Interval(0.05), {"metric": metric}, enable=NB101_ENABLE))
+    out += nb101.r12_claims()
     for label, proxy, value in (("lr1", "lr1", 0.39), ("ntk", "ntk", 0.30), ("lr2", "naswot", 0.56)):
         out.append(Claim(f"R13/{label}", "R13", "Revisit", "Tab. 2",
                          f"Kendall τ({'−κ' if proxy == 'ntk' else label.upper()}, #Param), all 15,625 NB201 nets "
@@ -292,11 +277,13 @@ def claims() -> list[Claim]:
         out.append(Claim(f"R19/tenas/{ds}", "R19", "Revisit", "Tab. 6", f"TE-NAS† (official code re-run), {SHORT[ds]}, "
                          "5 seeds", value, PRUNING_METHOD, "pruning_search", Welch(),
                          {"dataset": ds, "criterion": "rank_sum", "runs": 5}))
-    out.append(Claim("R19/angleloss", "R19", "Revisit", "Tab. 6", "pruning search with AngleLoss / AngleLoss+#Param, "
-                     "5 seeds", {"AngleLoss": [ms(93.16, 0.37), ms(70.48, 1.04), ms(43.04, 1.82)],
-                                 "AngleLoss+#Param": [ms(93.36, 0.26), ms(70.87, 0.41), ms(43.77, 1.33)]},
-                     "pruning-search runs", "static", Fixed("not-implemented"), enable=ANGLELOSS_PRUNING_ENABLE,
-                     training="short"))
+    for criterion, label, values in (("angleloss", "AngleLoss", (ms(93.16, 0.37), ms(70.48, 1.04), ms(43.04, 1.82))),
+                                     ("angleloss_params", "AngleLoss+#Param",
+                                      (ms(93.36, 0.26), ms(70.87, 0.41), ms(43.77, 1.33)))):
+        for ds, value in zip(NB201_DATASETS, values):
+            out.append(Claim(f"R19/{criterion}/{ds}", "R19", "Revisit", "Tab. 6", f"pruning search with {label}, "
+                             f"{SHORT[ds]}, 5 seeds", value, ANGLELOSS_PRUNING_METHOD, "pruning_search", Welch(),
+                             {"dataset": ds, "criterion": criterion, "runs": 5}, training="short"))
     out.append(Claim("R20", "R20", "Revisit", "Tab. 6 (quoted)", "RSPS, DARTS-1st, GDAS, LGA",
                      {"RSPS": [87.66, 58.33, 31.14], "DARTS-1st": [54.30, 15.61, 16.32],
                       "GDAS": [93.61, 70.70, 41.84], "LGA": [93.94, 72.42, 45.17]},
@@ -308,8 +295,8 @@ def claims() -> list[Claim]:
              [ms(70.58, 0.82), ms(70.40, 0.70), ms(70.25, 1.00)]),
             ("R24", "images per class 5/10/20", [ms(70.26, 1.08), ms(70.58, 0.82), ms(70.28, 0.97)])):
         out.append(Claim(cid, cid, "Revisit", "Tab. 9", f"C100 pruning search with AngleLoss+#Param, {label}",
-                         values, "pruning-search runs per configuration", "static", Fixed("not-implemented"),
-                         enable=ANGLELOSS_PRUNING_ENABLE, training="short"))
+                         values, "pruning-search runs per configuration", "static", Fixed("needs-results"),
+                         enable=ANGLELOSS_ABLATION_ENABLE, training="short"))
     out.append(Claim("R25", "R25", "Revisit", "Tab. 7", "DARTS space, C10", {"AngleLoss": 97.37, "+#Param": 97.44},
                      "DARTS search + 600-epoch retraining", "static", Fixed("out-of-scope"), training="full"))
     out.append(Claim("R26", "R26", "Revisit", "Tab. 8", "ImageNet (mobile setting)",

@@ -107,6 +107,9 @@ class Statement:
     min_seeds: int = 3
 
     def judge(self, claim, outcome) -> tuple[str, str]:
+        """`outcome.holds` None means the proxy seeds disagree: indicative, whatever their number."""
+        if outcome.holds is None:
+            return "indicative", f"the proxy seeds disagree: {outcome.explanation}"
         verdict = "reproduced" if outcome.holds else "deviates"
         if outcome.seeds and len(outcome.seeds) < self.min_seeds:
             verdict = "indicative"

@@ -19,7 +19,7 @@ import pandas as pd
 from zcbench.benchmarks.progress import track
 from zcbench.reports import plots, render
 from zcbench.reports.ledger import inputs as ins
-from zcbench.reports.ledger import revisit, sections
+from zcbench.reports.ledger import nb101, revisit, sections, zoo
 from zcbench.reports.ledger.claims import all_claims, select
 from zcbench.reports.ledger.core import KINDS, VERDICTS, Missing
 from zcbench.reports.ledger.figures import report_figures
@@ -115,10 +115,13 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
             figures += claim_figures
     space_tables, space_figures = sections.space_section()
     fig1_tables, fig1_figures = revisit.fig1_section(inputs)
+    nb101_tables, nb101_figures = nb101.nb101_section(inputs, entries)
+    zoo_tables, zoo_figures = zoo.concordance_section(inputs)
     tables = (space_tables + sections.groups_section(inputs) + revisit.table5_section(entries)
               + sections.correlation_section(inputs) + sections.pruning_section(inputs)
-              + revisit.nb101_sample_section(inputs) + fig1_tables + tables)
-    figures = report_figures(entries, inputs) + space_figures + fig1_figures + figures
+              + nb101.nb101_sample_section(inputs) + nb101_tables + fig1_tables + zoo_tables + tables)
+    figures = (report_figures(entries, inputs) + space_figures + nb101_figures + fig1_figures + zoo_figures
+               + figures)
     appendix, demo = sections.synthetic_demo(inputs)
     figure_refs = []
     for key, title, fig, caption in figures:

@@ -346,6 +346,15 @@ CHECKS = {"ntk": check_ntk, "naswot": check_naswot, "naswot_v1": check_naswot_v1
           "angle": check_short_train, "angle_feat": check_short_train, "loss": check_short_train}
 
 
+from golden.independent_zoo_gradients import CHECKS as ZOO_GRADIENT_CHECKS  # noqa: E402
+
+CHECKS.update(ZOO_GRADIENT_CHECKS)  # grad_norm, snip, plain, grasp, fisher, synflow, l2_norm (protocols §G.1–G.8)
+
+from golden.independent_zoo_other import ZOO_OTHER_CHECKS  # noqa: E402
+
+CHECKS.update(ZOO_OTHER_CHECKS)  # epe_nas, zen, zico, meco, swap (protocols §G.10–G.14)
+
+
 def agrees(check: dict) -> bool:
     """Whether a check compared at least one cell and stayed within its tolerance."""
     return check["cells_compared"] > 0 and check["max_rel_diff"] <= check["tolerance"]

@@ -3,7 +3,10 @@
 Finished seeds are read back, not recomputed, and an interrupted search resumes at its next round
 (rerun the same command; the finished rounds wait in `seed-<seed>.rounds.json`). Each run prints one
 JSON line (dataset, setting, criterion, seed, cell found, seconds, file); `zcbench reproduce` reads the
-files from the results directory (T6, T8, T9, R19).
+files from the results directory (T6, T8, T9, R19). `--criterion angleloss` / `angleloss_params` judge
+each candidate by a short training of the pruned supernet instead (our reconstruction of Revisit's
+AngleLoss pruning, protocols §B3; `--set train_iterations=…` etc.), stored under their own default
+folder, results/searches/angleloss_prune.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import sys
 
 import torch
 
-from zcbench.benchmarks.pruning import CRITERIA, PRESETS, run_searches
+from zcbench.benchmarks.pruning import CRITERIA, PRESETS, TRAINING_CRITERIA, angleloss_settings, run_searches
 from zcbench.commands.score import load_imageset
 from zcbench.options import add_data_dir, check_device, positive_int, seed_value
 from zcbench.proxies.registry import settings_dict, settings_hash
@@ -20,6 +23,8 @@ from zcbench.proxies.settings import apply_overrides, split_overrides
 from zcbench.spaces.catalog import DATASET_CLASSES
 
 DEFAULT_OUT = "results/searches/tenas_prune"
+# Searches that short-train every candidate keep their own folder: the reports read κ and R from tenas_prune.
+ANGLELOSS_OUT = "results/searches/angleloss_prune"
 
 
 def register(parser) -> None:
@@ -34,13 +39,18 @@ def register(parser) -> None:
     prune.add_argument("--setting", default="code", choices=sorted(PRESETS),
                        help="code: the authors' released search; paper: the text's batch 32 and Kaiming re-init")
     prune.add_argument("--criterion", default=None, choices=CRITERIA,
-                       help="how κ and R changes combine (TE-NAS App. D); default: the preset's rank_sum")
+                       help="how κ and R changes combine (TE-NAS App. D; default: the preset's rank_sum), or "
+                            "angleloss / angleloss_params: short-train the supernet without each candidate op "
+                            "(Revisit Tab. 6, our reconstruction, protocols §B3)")
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                       help="override a PruningSettings field with a plain value, e.g. ntk_batch=16")
+                       help="override a settings field with a plain value, e.g. ntk_batch=16; with an angleloss "
+                            "criterion also train_iterations, train_classes, train_images_per_class, train_lr, "
+                            "train_init, train_source_split (see --show-settings)")
     add_data_dir(prune)
     prune.add_argument("--images", default=None, metavar="synthetic|PATH",
                        help="'synthetic' or an image folder; default: the dataset's files under --data-dir")
-    prune.add_argument("--out", default=DEFAULT_OUT, help=f"results directory (default {DEFAULT_OUT})")
+    prune.add_argument("--out", default=None,
+                       help=f"results directory (default {DEFAULT_OUT}; {ANGLELOSS_OUT} for the angleloss criteria)")
     prune.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default cpu)")
     prune.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     prune.add_argument("--quiet", action="store_true",
@@ -52,9 +62,14 @@ def register(parser) -> None:
 
 
 def pruning_settings(setting: str, criterion: str | None, overrides: dict[str, str]):
-    """The preset with the `--set` overrides and `--criterion` (typed and validated by PruningSettings)."""
+    """The preset with the `--set` overrides and `--criterion` (typed and validated by PruningSettings; a
+    training criterion turns the preset into AngleLossPruningSettings first)."""
+    overrides = dict(overrides)
+    criterion = criterion or overrides.pop("criterion", None)
+    if criterion in TRAINING_CRITERIA:
+        return apply_overrides(angleloss_settings(PRESETS[setting], criterion), overrides)
     if criterion is not None:
-        overrides = {**overrides, "criterion": criterion}
+        overrides["criterion"] = criterion
     return apply_overrides(PRESETS[setting], overrides)
 
 
@@ -69,7 +84,8 @@ def run_prune(args) -> int:
     args.seed = 0  # synthetic images (if asked for) are drawn with seed 0, independent of the search seeds
     data, described = load_imageset(args)
     print(f"zcbench search: images: {described}", file=sys.stderr)
-    runs = run_searches(data, args.out, seeds=args.seeds or [1, 2, 3, 4], dataset=args.dataset, setting=args.setting,
+    out = args.out or (ANGLELOSS_OUT if settings.criterion in TRAINING_CRITERIA else DEFAULT_OUT)
+    runs = run_searches(data, out, seeds=args.seeds or [1, 2, 3, 4], dataset=args.dataset, setting=args.setting,
                         settings=settings, images=described, device=check_device(args.device),
                         show_progress=not args.quiet)
     for path, record, computed in runs:

@@ -1,0 +1,95 @@
+"""The report's zoo section: concordance of a `concordance/*` library entry with a published table,
+on a fake data directory (ground truth + a 40-cell NB-Suite-Zero table) and fake scores."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import kendalltau
+from test_reproduce import write_fake_data_dir, write_library_table
+
+from zcbench.proxies.registry import REGISTRY, settings_hash
+from zcbench.reports.ledger import inputs as ins
+from zcbench.reports.ledger import zoo
+from zcbench.spaces import nb201
+from zcbench.spaces import published_scores as ps
+from zcbench.spaces.catalog import NB201
+
+CELLS = list(range(7, 15625, 390))  # 41 cells
+
+
+def published_json(nwot: np.ndarray, synflow: np.ndarray) -> dict:
+    data = {}
+    for k, index in enumerate(CELLS):
+        key = str(ps.arch_to_naslib_tuple(nb201.index_to_arch(index)))
+        data[key] = {"idx": str(k), "arch": key, "val_accuracy": float(50 + k % 7),
+                     "params": {"score": NB201.param_count(nb201.index_to_arch(index), 10) / 1e6, "time": 0.0},
+                     "nwot": {"score": float(nwot[k]), "time": 0.0},
+                     "synflow": {"score": float(synflow[k]), "time": 0.0}}
+    return {"cifar10": data}
+
+
+def our_rows(values_by_seed: dict[int, np.ndarray]) -> pd.DataFrame:
+    spec = REGISTRY.get("naswot")
+    frames = [pd.DataFrame({"space": "nb201", "arch": [str(c) for c in CELLS], "proxy": "naswot", "setting": "naslib",
+                            "settings_hash": settings_hash(spec.presets["naslib"]), "dataset": "cifar10", "seed": seed,
+                            "score": values, "status": "ok", "seconds": 0.1, "proxy_version": 1,
+                            "package_version": "0", "git_commit": "abc", "torch_version": "t", "device": "cpu",
+                            "data_source": "folder:images/fake[test]"}) for seed, values in values_by_seed.items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("zoo")
+    truth = write_fake_data_dir(root / "data")
+    rng = np.random.default_rng(0)
+    nwot = rng.normal(size=len(CELLS))
+    (root / "data" / "naslib-zc").mkdir()
+    table = published_json(nwot, rng.normal(size=len(CELLS)))
+    (root / "data" / "naslib-zc" / ps.FILE_NAME).write_text(json.dumps(table))
+    ours = {0: nwot + rng.normal(0, 0.3, len(CELLS)), 1: nwot + rng.normal(0, 0.3, len(CELLS))}
+    write_library_table(root / "results" / "concordance" / "zoo_fake", our_rows(ours))
+    return {"root": root, "truth": truth, "nwot": nwot, "ours": ours}
+
+
+def section(fake, results="results"):
+    inputs = ins.load_inputs(fake["root"] / "data", fake["root"] / results, quick=True)
+    return inputs, zoo.concordance_section(inputs)
+
+
+def test_concordance_rows_match_independent_statistics(fake):
+    inputs, (tables, figures) = section(fake)
+    table = tables[0].frame
+    rows = table[(table["proxy"] == "naswot")].set_index("seed")
+    assert list(rows.index) == [0, 1] and (rows["n"] == len(CELLS)).all()
+    for seed in (0, 1):
+        expected = kendalltau(fake["ours"][seed], fake["nwot"]).statistic
+        assert rows.loc[seed, "kendall"] == pytest.approx(round(expected, 3), abs=1e-3)
+    seed_to_seed = kendalltau(fake["ours"][0], fake["ours"][1]).statistic
+    assert rows.loc[0, "tau_ours_seed_to_seed"] == pytest.approx(round(seed_to_seed, 3), abs=1e-3)
+    accuracy = fake["truth"].set_index("index")["cifar10_test_v1_1"].loc[CELLS].to_numpy()
+    assert rows.loc[0, "tau_ours_accuracy"] == pytest.approx(round(kendalltau(fake["ours"][0], accuracy).statistic, 3),
+                                                             abs=1e-3)
+    assert [f[0] for f in figures] == ["zoo-concordance"]
+
+
+def test_measures_we_did_not_score_are_listed_not_dropped(fake):
+    _, (tables, _) = section(fake)
+    table = tables[0].frame.set_index("published")
+    assert table.loc["synflow", "status"] == "not-scored" and np.isnan(table.loc["synflow", "kendall"])
+    assert table.loc["synflow", "zico_tab1_tau"] == zoo.ZICO_TABLE1_TAU_C10["synflow"]
+
+
+def test_paper_claims_never_read_concordance_entries(fake):
+    inputs, _ = section(fake)
+    assert inputs.results.empty  # the only table is a concordance entry
+
+
+def test_without_concordance_results_the_section_says_how_to_compute(fake, tmp_path):
+    inputs = ins.load_inputs(fake["root"] / "data", tmp_path, quick=True)
+    (table,), figures = zoo.concordance_section(inputs)
+    assert figures == [] and table.frame["status"].tolist() == ["needs-results"]
+    assert "configs/zoo_naslib_concordance.toml" in table.frame["enable"].iloc[0]
