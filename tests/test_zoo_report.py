@@ -93,3 +93,10 @@ def test_without_concordance_results_the_section_says_how_to_compute(fake, tmp_p
     (table,), figures = zoo.concordance_section(inputs)
     assert figures == [] and table.frame["status"].tolist() == ["needs-results"]
     assert "configs/zoo_naslib_concordance.toml" in table.frame["enable"].iloc[0]
+
+
+def test_params_and_flops_are_computed_for_the_table_cells(fake):
+    _, (tables, _) = section(fake)
+    rows = tables[0].frame.set_index("published")
+    assert rows.loc["params", "status"] == "ok" and rows.loc["params", "n"] == len(CELLS)
+    assert rows.loc["params", "kendall"] == 1.0  # the fake table's #params are the exact counts

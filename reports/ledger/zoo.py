@@ -27,6 +27,7 @@ ZICO_TABLE1_TAU_C10 = {"grad_norm": 0.46, "snip": 0.46, "grasp": 0.37, "fisher":
                        "params": 0.57, "zico": 0.61}
 HOW_TO_COMPUTE = ("run `zcbench sweep run configs/zoo_naslib_concordance.toml --data-dir <data>` and "
                   "`zcbench sweep merge` with the same arguments (writes results/concordance/zoo_naslib_concordance/)")
+EXACT_PROXIES = ("params", "flops")  # computed here for the table's cells
 COLUMNS = ["published", "proxy", "setting", "seed", "n", "kendall", "kendall_low", "kendall_high", "spearman",
            "tau_ours_seed_to_seed", "tau_ours_accuracy", "tau_published_val_accuracy", "zico_tab1_tau", "status"]
 
@@ -69,6 +70,7 @@ def concordance_rows(inputs) -> tuple[pd.DataFrame, int, str, str]:
         raise Missing("needs-data", str(exc)) from None
     ours = pd.concat([read_table(p) for p in paths], ignore_index=True)
     ours = ours[ours["space"] == "nb201"]
+    ours = pd.concat([ours, exact_scores(sorted(ours["arch"].astype(np.int64).unique()))], ignore_index=True)
     table = concordance(ours, published, datasets=["cifar10"], reps=100 if inputs.quick else 1000, seed=inputs.seed)
     spec, accuracy, _ = ins.target(inputs, "Revisit", "cifar10")
     val_acc = published[(published["dataset"] == "cifar10") & (published["proxy"] == TARGET)].set_index("index")
@@ -80,6 +82,20 @@ def concordance_rows(inputs) -> tuple[pd.DataFrame, int, str, str]:
     version = "released file" if published.attrs["release"] else "sha256 " + published.attrs["sha256"][:12]
     return (table.reindex(columns=COLUMNS), int(ours["arch"].nunique()),
             f"NAS-Bench-Suite-Zero zc_nasbench201.json ({version})", spec.describe())
+
+
+def exact_scores(cells: list[int], dataset: str = "cifar10") -> pd.DataFrame:
+    """#Param and FLOPs (parameter-free, analytic: no sweep needed) of the cells, as score rows."""
+    from zcbench.proxies.registry import REGISTRY
+
+    rows = []
+    for name in EXACT_PROXIES:
+        spec = REGISTRY.get(name)
+        for cell in cells:
+            result = spec.score(int(cell), dataset=dataset)
+            rows.append({"space": "nb201", "arch": str(cell), "proxy": name, "setting": "code", "seed": 0,
+                         "dataset": dataset, "value": result.value, "status": result.status})
+    return pd.DataFrame(rows)
 
 
 def _values(ours: pd.DataFrame, proxy, setting, seed) -> pd.Series:
