@@ -121,16 +121,20 @@ def class_correlation_scores(jacobian: np.ndarray, labels: np.ndarray, k: float 
 
 def epe_nas_value(jacobian: np.ndarray, labels: np.ndarray, head_classes: int, class_rule: str,
                   k: float = EPE_K) -> ProxyResult:
-    """Rule `sum`: Σ_c |s_c|. Rule `pairwise`: s_c / n_c, then Σ_c Σ_c' |s_c − s_c'| / (classes seen).
-    `by_head`: pairwise when the network has more than 100 outputs, else sum (NASLib; the paper)."""
+    """Rule `sum`: Σ_c |s_c|. Rule `pairwise`: s_c / n_c over the classes with ≥ 2 samples, then
+    Σ_c Σ_c' |s_c − s_c'| / (number of those classes); NaN when no class has 2 (the references' per-class
+    step fails on a one-sample class and skips it, protocols §G.10). `by_head`: pairwise when the network
+    has more than 100 outputs, else sum (NASLib; the paper)."""
     scores, sizes = class_correlation_scores(jacobian, labels, k)
     rule = class_rule if class_rule != "by_head" else ("pairwise" if head_classes > EPE_MANY_CLASSES else "sum")
     if rule == "sum":
         value = sum(abs(s) for s in scores.values())
     else:
-        normalised = np.array([scores[c] / sizes[c] for c in scores])
-        value = float(np.abs(normalised[:, None] - normalised[None, :]).sum() / len(normalised))
-    diagnostics = {"rule": rule, "classes_seen": len(scores), "nan_classes": int(sum(math.isnan(s) for s in
+        normalised = np.array([scores[c] / sizes[c] for c in scores if sizes[c] >= 2])
+        value = (float(np.abs(normalised[:, None] - normalised[None, :]).sum() / len(normalised))
+                 if len(normalised) else math.nan)
+    diagnostics = {"rule": rule, "classes_seen": len(scores),
+                   "single_sample_classes": int(sum(n < 2 for n in sizes.values())), "nan_classes": int(sum(math.isnan(s) for s in
                                                                                      scores.values())),
                    "zero_jacobian_rows": int((np.abs(jacobian).max(axis=1) == 0).sum())}
     return classify(float(value), diagnostics)

@@ -62,11 +62,21 @@ def unmerged_sweeps(results_dir) -> list[str]:
 
 
 def load_results(results_dir) -> pd.DataFrame:
-    """All library tables under a directory, with a `sweep` column (the entry's name) and `value`."""
-    frames = [read_table(path) for path in merged_tables(results_dir)]
+    """All library tables under a directory, with `value`, `sweep` (the entry's name) and `arch_select`
+    (how its sweep chose archs: all, sample, indices, hashes, param_group; `unknown` without a sweep.json)."""
+    frames = [read_table(path).assign(arch_select=arch_selection(entry.folder))
+              for kind in TABLE_KINDS for entry in library.entries(results_dir, kind) for path in entry.tables()]
     if not frames:
-        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "value", "sweep"])
+        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "value", "sweep", "arch_select"])
     return pd.concat(frames, ignore_index=True)
+
+
+def arch_selection(folder) -> str:
+    """The `[archs] select` of the sweep that wrote a library folder (its sweep.json), else `unknown`."""
+    try:
+        return str(json.loads((Path(folder) / "sweep.json").read_text())["definition"]["archs"]["select"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
 
 
 INDEX_COLUMNS = ("kind", "name", "what", "rows", "seeds", "claims", "files")

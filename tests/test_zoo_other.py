@@ -73,7 +73,8 @@ def numpy_epe(jacobian, labels, rule, k=1e-5):
         s[c], n[c] = np.log(np.abs(corr) + k).sum(), len(rows)
     if rule == "sum":
         return sum(abs(v) for v in s.values())
-    return sum(abs(s[a] / n[a] - s[b] / n[b]) for a in classes for b in classes) / len(classes)
+    used = [c for c in classes if n[c] >= 2]  # the references skip a one-sample class (§G.10)
+    return sum(abs(s[a] / n[a] - s[b] / n[b]) for a in used for b in used) / len(used)
 
 
 @pytest.mark.parametrize("rule", ["sum", "pairwise"])
@@ -373,3 +374,19 @@ def test_cli_scores_each_proxy(name, capsys):
                     + (["--set", "repeats=1"] if name in ("zen", "swap") else []))
     assert code == 0
     assert f'"{name}"' in capsys.readouterr().out
+
+
+def test_epe_nas_pairwise_rule_skips_one_sample_classes_as_the_references_do():
+    """NASLib/EPE-NAS: a one-sample class makes the per-class step raise and is skipped; none left → NaN."""
+    from zcbench.proxies.zoo_other import class_correlation_scores, epe_nas_value
+
+    rng = np.random.default_rng(0)
+    jacobian = rng.normal(size=(7, 12))
+    labels = np.array([0, 0, 0, 1, 1, 2, 3])  # classes 2 and 3 have one sample each
+    scores, sizes = class_correlation_scores(jacobian, labels)
+    kept = np.array([scores[c] / sizes[c] for c in (0, 1)])
+    expected = np.abs(kept[:, None] - kept[None, :]).sum() / 2
+    result = epe_nas_value(jacobian, labels, head_classes=120, class_rule="by_head")
+    assert result.value == pytest.approx(expected) and result.diagnostics["single_sample_classes"] == 2
+    alone = epe_nas_value(jacobian[:3], np.array([0, 1, 2]), head_classes=120, class_rule="pairwise")
+    assert math.isnan(alone.value) and alone.status == "nan"

@@ -147,14 +147,23 @@ def _needs_sweep(inputs: Inputs, name: str, dataset: str) -> Missing:
                                     f"(<results>/sweeps/<name>/merged.parquet){where}")
 
 
-def seed_scores(inputs: Inputs, name: str, dataset: str) -> dict[int, ProxyScores]:
-    """Proxy `name` on `dataset`, one ProxyScores per proxy seed (same settings hash for every seed)."""
-    key = ("seed_scores", name, dataset)
+# Tables whose archs were chosen by #Param group (the Revisit groups): a biased subset of the space that
+# only the group experiment may read; mixed into a correlation's seeds they would bias its arch sample.
+GROUP_SELECTION = "param_group"
+
+
+def seed_scores(inputs: Inputs, name: str, dataset: str, groups: bool = False) -> dict[int, ProxyScores]:
+    """Proxy `name` on `dataset`, one ProxyScores per proxy seed (same settings hash for every seed); rows
+    of #Param-group sweeps only with `groups` (the group experiment)."""
+    key = ("seed_scores", name, dataset, groups)
     if key not in inputs.memo:
-        found = proxy_scores(inputs.results, name, dataset) if not inputs.results.empty else None
+        results = inputs.results
+        if not groups and "arch_select" in results.columns:
+            results = results[results["arch_select"] != GROUP_SELECTION]
+        found = proxy_scores(results, name, dataset) if not results.empty else None
         per_seed = {}
         if found is not None:
-            rows = inputs.results[inputs.results["settings_hash"] == found.provenance["settings_hash"]]
+            rows = results[results["settings_hash"] == found.provenance["settings_hash"]]
             for seed in found.provenance["seeds"]:
                 per_seed[seed] = proxy_scores(rows[rows["seed"] == seed], name, dataset)
         inputs.memo[key] = per_seed

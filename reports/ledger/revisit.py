@@ -76,7 +76,7 @@ def revisit_group_experiment(inputs) -> tuple[pd.DataFrame, list[str], list[str]
             rule, proxies = kinds.rs_rule(method)
             if not all(ins.has_scores(inputs, name, dataset) for name in proxies):
                 continue
-            per_proxy = [ins.seed_scores(inputs, name, dataset) for name in proxies]
+            per_proxy = [ins.seed_scores(inputs, name, dataset, groups=True) for name in proxies]
             covering = [seed for seed in sorted(set.intersection(*(set(p) for p in per_proxy)))
                         if all(members.difference(p[seed].archs).empty for p in per_proxy)]
             if not covering:  # a group run needs every member scored (or failed): skip partial results

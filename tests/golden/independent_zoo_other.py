@@ -70,7 +70,9 @@ def independent_epe(jacobian: np.ndarray, labels: np.ndarray, head: int, rule: s
         rule = "pairwise" if head > 100 else "sum"
     if rule == "sum":
         return float(sum(abs(s) for s in per_class.values()))
-    normalised = {c: per_class[c] / sizes[c] for c in per_class}
+    normalised = {c: per_class[c] / sizes[c] for c in per_class if sizes[c] >= 2}  # references skip n = 1
+    if not normalised:
+        return math.nan
     return float(sum(abs(normalised[a] - normalised[b]) for a in normalised for b in normalised) / len(normalised))
 
 
