@@ -134,8 +134,8 @@ def epe_nas_value(jacobian: np.ndarray, labels: np.ndarray, head_classes: int, c
         value = (float(np.abs(normalised[:, None] - normalised[None, :]).sum() / len(normalised))
                  if len(normalised) else math.nan)
     diagnostics = {"rule": rule, "classes_seen": len(scores),
-                   "single_sample_classes": int(sum(n < 2 for n in sizes.values())), "nan_classes": int(sum(math.isnan(s) for s in
-                                                                                     scores.values())),
+                   "single_sample_classes": int(sum(n < 2 for n in sizes.values())),
+                   "nan_classes": int(sum(math.isnan(s) for s in scores.values())),
                    "zero_jacobian_rows": int((np.abs(jacobian).max(axis=1) == 0).sum())}
     return classify(float(value), diagnostics)
 
