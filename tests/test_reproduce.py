@@ -502,6 +502,15 @@ def test_shared_data_reproduces_ground_truth_claims(shared_data, tmp_path, monke
     assert groups["missing"].sum() == 36
 
 
+@pytest.mark.parametrize("name", REGISTRY.names())
+def test_demo_overrides_make_valid_settings_for_every_proxy(name):
+    """The main job's synthetic demo shrinks every proxy with DEMO_OVERRIDES: each must accept them (a
+    proxy with a stricter minimum broke `zcbench reproduce` once)."""
+    spec = REGISTRY.get(name)
+    fields = {f.name for f in dataclasses.fields(spec.settings_type)}
+    spec.settings("code", **{k: v for k, v in sections.DEMO_OVERRIDES.items() if k in fields})
+
+
 @pytest.mark.slow
 def test_quick_run_without_data_includes_the_synthetic_demo(tmp_path, monkeypatch):
     monkeypatch.delenv("ZCBENCH_DATA", raising=False)

@@ -108,7 +108,7 @@ DEMO_SIZES = {  # cost class → (archs in --quick, archs otherwise)
     "parameter-free": (64, 256), "forward": (32, 128), "backward": (32, 128), "per-sample-backward": (16, 64),
     "short-train": (8, 32)}
 # Settings fields shrunk for the demo wherever a proxy has them: tiny networks, small batches.
-DEMO_OVERRIDES = {"channels": 4, "cells": 1, "batch_size": 64, "batches": 1, "repeats": 1, "samples": 8,
+DEMO_OVERRIDES = {"channels": 4, "cells": 1, "batch_size": 64, "batches": 2, "repeats": 1, "samples": 8,
                   "iterations": 5}
 
 
