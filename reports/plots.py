@@ -255,6 +255,6 @@ def concordance_bars(table: pd.DataFrame):
     ax.set_ylabel("Kendall τ")
     ax.set_ylim(min(0.0, float(np.nanmin(table["kendall_low"]))) - 0.05, 1.05)
     ax.axhline(0, color="grey", lw=0.8)
-    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
