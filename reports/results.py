@@ -39,19 +39,15 @@ TABLE_KINDS = ("sweeps", "samples")  # library kinds whose tables are in the swe
 CONCORDANCE_KIND = "concordance"
 
 
-def merged_tables(results_dir) -> list[Path]:
-    """The tables listed by the manifests of `sweeps/*` and `samples/*`, each checked against its sha256
-    (CorruptDataError on a mismatch), sorted by kind and name.
-
-    A partial table covers fewer archs than planned; coverage is counted downstream, so claims computed
-    from it are reported as indicative, never as reproduced.
-    """
-    return [path for kind in TABLE_KINDS for entry in library.entries(results_dir, kind) for path in entry.tables()]
+def library_tables(results_dir, kinds) -> list[tuple[library.Entry, Path]]:
+    """(entry, table) for every table listed by the manifests of the given kinds, each checked against its
+    sha256 (CorruptDataError on a mismatch), sorted by kind and name."""
+    return [(entry, path) for kind in kinds for entry in library.entries(results_dir, kind) for path in entry.tables()]
 
 
 def concordance_tables(results_dir) -> list[Path]:
     """The checked tables of the `concordance/*` entries (see CONCORDANCE_KIND)."""
-    return [path for entry in library.entries(results_dir, CONCORDANCE_KIND) for path in entry.tables()]
+    return [path for _, path in library_tables(results_dir, (CONCORDANCE_KIND,))]
 
 
 def unmerged_sweeps(results_dir) -> list[str]:
@@ -63,9 +59,12 @@ def unmerged_sweeps(results_dir) -> list[str]:
 
 def load_results(results_dir) -> pd.DataFrame:
     """All library tables under a directory, with `value`, `sweep` (the entry's name) and `arch_select`
-    (how its sweep chose archs: all, sample, indices, hashes, param_group; `unknown` without a sweep.json)."""
+    (how its sweep chose archs: all, sample, indices, hashes, param_group; `unknown` without a sweep.json).
+
+    A partial table covers fewer archs than planned; coverage is counted downstream, so claims computed
+    from it are reported as indicative, never as reproduced."""
     frames = [read_table(path).assign(arch_select=arch_selection(entry.folder))
-              for kind in TABLE_KINDS for entry in library.entries(results_dir, kind) for path in entry.tables()]
+              for entry, path in library_tables(results_dir, TABLE_KINDS)]
     if not frames:
         return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "value", "sweep", "arch_select"])
     return pd.concat(frames, ignore_index=True)

@@ -127,5 +127,5 @@ def published_tau(published: pd.DataFrame, measure: str, val_accuracy: pd.Series
 
 def _tau(x: pd.Series, y: pd.Series) -> float:
     joined = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner")
-    joined = joined[np.isfinite(joined.to_numpy(np.float64)).all(axis=1)]
-    return stats.kendall(joined["x"].to_numpy(), joined["y"].to_numpy()) if len(joined) > 2 else np.nan
+    x_finite, y_finite, _ = stats.paired_finite(joined["x"], joined["y"])
+    return stats.kendall(x_finite, y_finite) if len(x_finite) > 2 else np.nan
