@@ -44,7 +44,8 @@ from zcbench.spaces.init import INIT_SCHEMES
 OUTPUTS = ("logits", "features")
 KERNEL_METHODS = ("backward_armed", "single_forward")
 RELU_SELECTIONS = ("class_name", "torch_relu")
-FLOAT32_EXACT_INTEGERS = 2 ** 24  # float32 sums of ±1 stay exact below this many terms
+FLOAT32_EXACT_INTEGERS = 2 ** 24  # float32 sums of 0/1 products stay exact below this many terms
+RECENT_INPUTS = 8  # ReLU-input tensors whose agreement matrices the kernel keeps for reuse
 
 
 @dataclass(frozen=True)
@@ -97,23 +98,49 @@ def relu_modules(network: nn.Module, selection: str = "class_name") -> list[nn.M
 
 
 class _CodeKernel:
-    """Accumulates K = Σ_layers (agreements of the binary codes) over hooked ReLU inputs, in float64."""
+    """Accumulates K = Σ_layers (agreements of the binary codes) over hooked ReLU inputs, in float64.
 
-    def __init__(self):
+    One tensor often reaches several hooked modules (a NB201 node output feeds every later edge, and
+    `class_name` also hooks each op wrapper beside its inner ReLU), so the agreement matrix of each of
+    the last few input tensors is kept and added again instead of recomputed. A cached entry holds the
+    tensor itself, so its id cannot be reused while the entry lives, and its in-place version counter.
+    `recent_inputs=0` recomputes every time (the reference path of benchmarks/speed/bench_naswot.py).
+    """
+
+    def __init__(self, recent_inputs: int = RECENT_INPUTS):
         self.K: torch.Tensor | None = None
         self.units = 0
         self.layers = 0
+        self.recent_inputs = recent_inputs
+        self.recomputed = 0
+        self._recent: dict[int, tuple[torch.Tensor, int, torch.Tensor]] = {}
 
     def add(self, relu_input: torch.Tensor):
-        codes = relu_input.detach().flatten(1) > 0
-        units = codes.shape[1]
-        # agreements = (units + s·sᵀ)/2 with s = ±1: one matmul, exact integers in float32 below 2^24
-        dtype = torch.float32 if units < FLOAT32_EXACT_INTEGERS else torch.float64
-        signs = codes.to(dtype) * 2 - 1
-        agreements = ((signs @ signs.T + units) / 2).to(torch.float64)
+        units = relu_input[0].numel()
+        agreements = self._agreements(relu_input)
         self.K = agreements if self.K is None else self.K + agreements
         self.units += units
         self.layers += 1
+
+    def _agreements(self, relu_input: torch.Tensor) -> torch.Tensor:
+        cached = self._recent.get(id(relu_input))
+        if cached is not None and cached[0] is relu_input and cached[1] == relu_input._version:
+            return cached[2]
+        codes = relu_input.detach().flatten(1) > 0
+        units = codes.shape[1]
+        # agreements = c·cᵀ + (1−c)(1−c)ᵀ = units + 2·c·cᵀ − n_i − n_j with n = Σ c: one matmul of 0/1,
+        # whose integer entries are exact in float32 below 2^24; the rest is added in float64
+        dtype = torch.float32 if units < FLOAT32_EXACT_INTEGERS else torch.float64
+        ones = codes.to(dtype)
+        both = (ones @ ones.T).to(torch.float64)
+        active = both.diagonal().clone()
+        agreements = units + 2 * both - active[:, None] - active[None, :]
+        self.recomputed += 1
+        if self.recent_inputs:
+            if len(self._recent) >= self.recent_inputs:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[id(relu_input)] = (relu_input, relu_input._version, agreements)
+        return agreements
 
 
 def input_jacobian(network: nn.Module, images: torch.Tensor, output: str = "logits") -> torch.Tensor:
@@ -125,11 +152,12 @@ def input_jacobian(network: nn.Module, images: torch.Tensor, output: str = "logi
 
 
 def relu_code_kernel(network: nn.Module, images: torch.Tensor, method: str = "backward_armed",
-                     output: str = "logits", selection: str = "class_name") -> tuple[torch.Tensor, int, int]:
+                     output: str = "logits", selection: str = "class_name",
+                     recent_inputs: int = RECENT_INPUTS) -> tuple[torch.Tensor, int, int]:
     """(K, number of binary units N_A, number of module calls counted) for one batch."""
     if method not in KERNEL_METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {KERNEL_METHODS}")
-    kernel = _CodeKernel()
+    kernel = _CodeKernel(recent_inputs)
     armed: set[nn.Module] = set()
     handles = []
 

@@ -83,6 +83,30 @@ def test_authors_class_name_rule_counts_every_conv_op_input_twice(data):
 
 
 @pytest.mark.parametrize("selection", naswot.RELU_SELECTIONS)
+@pytest.mark.parametrize("cell", [CONV_CELL, MIXED_CELL], ids=["conv", "mixed"])
+def test_kernel_reusing_shared_inputs_equals_recomputing_every_input(data, selection, cell):
+    net, x = tiny_net(cell), batch(data)
+    reused = naswot.relu_code_kernel(net, x, "single_forward", selection=selection)
+    recomputed = naswot.relu_code_kernel(net, x, "single_forward", selection=selection, recent_inputs=0)
+    assert torch.equal(reused[0], recomputed[0]) and reused[1:] == recomputed[1:]
+
+
+def test_kernel_reuses_an_input_only_while_it_is_unchanged():
+    relu_input = torch.randn(6, 4, 3, 3, generator=torch.Generator().manual_seed(0))
+    kernel = naswot._CodeKernel()
+    kernel.add(relu_input)
+    kernel.add(relu_input)
+    assert kernel.recomputed == 1 and kernel.layers == 2
+    first_K = kernel.K.clone()
+    relu_input.neg_()  # in place: same tensor object, new codes
+    kernel.add(relu_input)
+    assert kernel.recomputed == 2
+    fresh = naswot._CodeKernel(recent_inputs=0)
+    fresh.add(relu_input)
+    torch.testing.assert_close(kernel.K, first_K + fresh.K, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("selection", naswot.RELU_SELECTIONS)
 def test_kernel_is_symmetric_psd_with_units_on_the_diagonal(data, selection):
     K, units, _ = naswot.relu_code_kernel(tiny_net(MIXED_CELL), batch(data), selection=selection)
     assert torch.equal(K, K.T)
