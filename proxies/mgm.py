@@ -38,13 +38,16 @@ from zcbench.proxies.networks import build_scoring_network
 from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec
 from zcbench.proxies.settings import Settings
 from zcbench.spaces.errors import NotEnoughDataError, SettingsError
+from zcbench.spaces.images import CROP_PADDING, ImageSet
 from zcbench.spaces.init import INIT_SCHEMES
+from zcbench.spaces.loader_stream import loader_draws
 
 ENTRY_SELECTIONS = ("first", "random")
 ESTIMATORS = ("centred_halves", "gram_mean")
 AGGREGATES = ("sum", "mean")
 METHODS = ("loop", "vectorized")
 GRAD_STORAGES = ("copied", "aliased_torch1")
+SAMPLE_STREAMS = {"seeded": None, "knas_loader": "torch>=1.9", "knas_loader_torch18": "torch<=1.8"}
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -74,6 +77,15 @@ class MGMSettings(Settings):
     carry errors of a few per cent, which the centred estimator amplifies; `code64` (float64) is the
     numerically meaningful value (protocols §A4).
 
+    `sample_stream`: which samples and augmentations: `seeded` = zcbench's numpy stream of the proxy seed
+    (distinct images, flips and crops drawn from the `data` stream); `knas_loader` = the stream of the
+    authors' code for that seed: after the network, get_model_infos' probe input `torch.rand(1, 3, H, W)`,
+    then the first samples of a shuffled batch-1 DataLoader with NB201's transform, all from torch's
+    global RNG (spaces.loader_stream; the RandomSampler of torch ≥ 1.9); `knas_loader_torch18` = the same
+    under torch ≤ 1.8's RandomSampler, which permuted with the global RNG. With the dataset's training
+    images in their official order (`source = "dataset"`) and seed 777, `knas_loader*` draws the samples
+    KNAS scored (protocols §A4.1); on other images it is the same mechanism on other images.
+
     `grad_storage` (loop only): `copied` = each sample's entries are read out of a fresh gradient,
     what the released code does under torch ≥ 2.0; `aliased_torch1` = the released code under
     torch < 2.0: `zero_grad()` zeroed `.grad` in place and the stored `copy.copy(grad.view(-1).data[…])`
@@ -82,7 +94,8 @@ class MGMSettings(Settings):
     """
 
     CHOICES = {"entry_selection": ENTRY_SELECTIONS, "estimator": ESTIMATORS, "aggregate": AGGREGATES,
-               "method": METHODS, "init": INIT_SCHEMES, "dtype": tuple(DTYPES), "grad_storage": GRAD_STORAGES}
+               "method": METHODS, "init": INIT_SCHEMES, "dtype": tuple(DTYPES), "grad_storage": GRAD_STORAGES,
+               "sample_stream": tuple(SAMPLE_STREAMS)}
     MINIMUM = {"samples": 2, "channels": 1, "cells": 1, "num_classes": 1, "max_tensors": 1, "min_elements": 1,
                "entries": 1}
 
@@ -102,6 +115,7 @@ class MGMSettings(Settings):
     method: str = "loop"
     dtype: str = "float32"
     grad_storage: str = "copied"
+    sample_stream: str = "seeded"
 
     def __post_init__(self):
         super().__post_init__()
@@ -259,20 +273,36 @@ def mgm(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings
     return MGMValue(float(value), per_tensor, selection)
 
 
+def knas_loader_samples(data: ImageSet, settings: MGMSettings):
+    """(images, labels, indices) as the authors' code draws them after building the network (§A4.1)."""
+    torch.rand(1, 3, data.image_size, data.image_size)  # get_model_infos' probe input, on the global RNG
+    draws = loader_draws(len(data), settings.samples, CROP_PADDING.get(data.stats, 4),
+                         SAMPLE_STREAMS[settings.sample_stream])
+    if settings.augment:
+        images, labels = data.augmented(draws.indices, draws.flips, draws.tops, draws.lefts)
+    else:
+        images, labels = data.tensors(draws.indices)
+    return images, labels, draws.indices
+
+
 def mgm_score(ctx: EvalContext, settings: MGMSettings) -> ProxyResult:
     """Build and initialise the network, draw `samples` (augmented) training images, compute MGM."""
     data = ctx.require_data("mgm")
     network = build_scoring_network(ctx, kind="cell", channels=settings.channels, cells=settings.cells,
                                     num_classes=settings.num_classes, init=settings.init, train_mode=True)
-    rng = ctx.rng("data")
-    indices = data.sample_indices(settings.samples, rng)
-    images, labels = data.tensors(indices, rng, augment=settings.augment)
+    if settings.sample_stream == "seeded":
+        rng = ctx.rng("data")
+        indices = data.sample_indices(settings.samples, rng)
+        images, labels = data.tensors(indices, rng, augment=settings.augment)
+    else:
+        images, labels, indices = knas_loader_samples(data, settings)
     dtype = DTYPES[settings.dtype]
     result = mgm(network.to(dtype=dtype), images.to(ctx.device, dtype), labels.to(ctx.device), settings,
                  ctx.rng("entries"))
     return ProxyResult(result.value, diagnostics={
         "tensors": [s.name for s in result.selection], "per_tensor": result.per_tensor.tolist(),
-        "image_indices": indices.tolist(), "method": settings.method, "grad_storage": settings.grad_storage})
+        "image_indices": indices.tolist(), "method": settings.method, "grad_storage": settings.grad_storage,
+        "sample_stream": settings.sample_stream})
 
 
 MGM = ProxySpec(

@@ -67,6 +67,12 @@ class ImageSet:
             raw = random_flip_crop(raw, CROP_PADDING.get(self.stats, 4), rng)
         return normalize(raw, self.stats), torch.as_tensor(self.labels[np.asarray(indices)], dtype=torch.int64)
 
+    def augmented(self, indices, flips, tops, lefts):
+        """Like `tensors(indices, augment=True)`, with the flip and crop draws given instead of drawn."""
+        idx = np.asarray(indices, dtype=np.int64)
+        raw = flip_crop(self.images[idx], flips, tops, lefts, CROP_PADDING.get(self.stats, 4))
+        return normalize(raw, self.stats), torch.as_tensor(self.labels[idx], dtype=torch.int64)
+
     def batch(self, n: int, rng: np.random.Generator, augment: bool = False):
         """Draw n distinct images with the given Generator: (images, labels, indices)."""
         idx = self.sample_indices(n, rng)
@@ -84,12 +90,20 @@ def normalize(raw: np.ndarray, stats: str) -> torch.Tensor:
 
 def random_flip_crop(raw: np.ndarray, padding: int, rng: np.random.Generator) -> np.ndarray:
     """NB201 train augmentation on uint8 images: horizontal flip (p=0.5), zero-pad, random crop back."""
-    b, h, w, _ = raw.shape
+    b = len(raw)
     flips = rng.random(b) < 0.5
-    out = np.where(flips[:, None, None, None], raw[:, :, ::-1, :], raw)
-    padded = np.pad(out, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     tops = rng.integers(0, 2 * padding + 1, size=b)
     lefts = rng.integers(0, 2 * padding + 1, size=b)
+    return flip_crop(raw, flips, tops, lefts, padding)
+
+
+def flip_crop(raw: np.ndarray, flips, tops, lefts, padding: int) -> np.ndarray:
+    """The NB201 train augmentation with given draws: flip where `flips`, zero-pad by `padding`, then
+    crop back to the original size at (top, left) of the padded image."""
+    _, h, w, _ = raw.shape
+    flips = np.asarray(flips, dtype=bool)
+    out = np.where(flips[:, None, None, None], raw[:, :, ::-1, :], raw)
+    padded = np.pad(out, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     return np.stack([padded[i, t:t + h, s:s + w] for i, (t, s) in enumerate(zip(tops, lefts))])
 
 

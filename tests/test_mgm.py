@@ -19,7 +19,7 @@ from zcbench.proxies.mgm import (
     per_sample_gradients_vectorized,
     select_entries,
 )
-from zcbench.spaces.images import synthetic_imageset
+from zcbench.spaces.images import NORMALIZATION, synthetic_imageset
 from zcbench.spaces.nb201 import parse_arch, resolve_arch
 from zcbench.spaces.nb201_networks import NetOutput, build_network
 
@@ -276,3 +276,49 @@ def test_full_size_code_mgm_fast_path_matches_loop_on_cifar_sized_inputs():
     assert fast.ok and loop.ok and fast.diagnostics["tensors"] == loop.diagnostics["tensors"]
     assert len(fast.diagnostics["tensors"]) == 11 and fast.diagnostics["tensors"][0] == "stem.0.weight"
     assert fast.value == pytest.approx(loop.value, rel=1e-3)
+
+
+MEAN_STD = tuple(np.asarray(v, dtype=np.float32) / 255 for v in NORMALIZATION["cifar10"])
+
+
+class NB201TrainTransformed(torch.utils.data.Dataset):
+    """An ImageSet behind NB201's CIFAR train transform as torchvision ≥ 0.8 draws it (flip p=0.5 from
+    torch.rand(1), zero-pad, crop offsets from two torch.randint), normalised like ToTensor+Normalize."""
+
+    def __init__(self, imageset):
+        self.imageset = imageset
+
+    def __len__(self):
+        return len(self.imageset)
+
+    def __getitem__(self, index):
+        image = self.imageset.images[index]
+        if torch.rand(1) < 0.5:
+            image = image[:, ::-1]
+        pad, size = 4, image.shape[0]
+        padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)))
+        top = int(torch.randint(0, 2 * pad + 1, (1,)))
+        left = int(torch.randint(0, 2 * pad + 1, (1,)))
+        crop = padded[top:top + size, left:left + size]
+        x = (crop.astype(np.float32) / 255 - MEAN_STD[0]) / MEAN_STD[1]
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))), int(self.imageset.labels[index])
+
+
+def test_knas_loader_stream_scores_the_samples_of_the_authors_pipeline(images):
+    """evaluate_for_seed's order: seed, build the network, get_model_infos (a probe forward), then a shuffled
+    batch-1 DataLoader; the first 50 samples it yields are the ones `sample_stream='knas_loader'` scores."""
+    flop_benchmark = pytest.importorskip("xautodl.utils.flop_benchmark")
+    seed, arch = 777, MIXED
+    torch.manual_seed(seed)
+    network = build_network(resolve_arch(arch), channels=4, cells_per_stage=1, num_classes=10)
+    flop_benchmark.get_model_infos(network, (1, 3, 8, 8))
+    loader = torch.utils.data.DataLoader(NB201TrainTransformed(images), batch_size=1, shuffle=True, num_workers=0)
+    samples = [sample for _, sample in zip(range(50), loader)]
+    x = torch.cat([s[0] for s in samples])
+    y = torch.cat([s[1] for s in samples])
+    settings = MGMSettings(**TINY, sample_stream="knas_loader")
+    expected = mgm(network.train(), x, y, settings, np.random.default_rng(0)).value
+    got = MGM.score(arch, data=images, settings=settings, seed=seed)
+    assert got.ok and got.value == expected
+    seeded = MGM.score(arch, data=images, settings=MGMSettings(**TINY), seed=seed)
+    assert seeded.diagnostics["image_indices"] != got.diagnostics["image_indices"]
