@@ -1,7 +1,10 @@
 """The results library: `results/<kind>/<name>/` folders, each described by its `manifest.json`.
 
 Kinds: `sweeps` (the merged table of a `zcbench sweep`), `samples` (a table in the same schema over a
-sample of a space, e.g. imported from a retired script) and `searches` (one JSON record per search run).
+sample of a space, e.g. imported from a retired script), `searches` (one JSON record per search run),
+`concordance` (sweep-schema tables scored in another suite's settings, compared with its published
+scores) and `studies` (sweep-schema tables of a method study, e.g. MGM under two sample streams). Tables
+of the last two are read only by their own report section, never by a paper's claims.
 A manifest says what the folder holds and where it came from:
 
     schema        manifest format version (MANIFEST_SCHEMA)
@@ -35,7 +38,7 @@ from zcbench.spaces.datadir import find_data_file
 from zcbench.spaces.errors import CorruptDataError, DataNotFoundError, ZcbenchError
 from zcbench.spaces.integrity import sha256_file
 
-KINDS = ("sweeps", "searches", "samples", "concordance")
+KINDS = ("sweeps", "searches", "samples", "concordance", "studies")
 MANIFEST, INDEX = "manifest.json", "INDEX.md"
 MANIFEST_SCHEMA = 1
 REQUIRED_KEYS = ("schema", "kind", "name", "what", "tables", "files", "claims")

@@ -37,6 +37,9 @@ TABLE_KINDS = ("sweeps", "samples")  # library kinds whose tables are in the swe
 # Sweep-schema tables scored in another suite's settings (e.g. NASLib's batch 32) for a concordance check:
 # read only by the concordance section, so a paper claim never picks up a foreign setting.
 CONCORDANCE_KIND = "concordance"
+# Sweep-schema tables of a method study (e.g. MGM under zcbench's and the authors' sample streams): read only
+# by that study's section, for the same reason.
+STUDY_KIND = "studies"
 
 
 def library_tables(results_dir, kinds) -> list[tuple[library.Entry, Path]]:
@@ -50,10 +53,15 @@ def concordance_tables(results_dir) -> list[Path]:
     return [path for _, path in library_tables(results_dir, (CONCORDANCE_KIND,))]
 
 
+def study_table(results_dir, name: str) -> Path | None:
+    """The checked table of the `studies/<name>` entry, or None when it is not in the library."""
+    return next((path for entry, path in library_tables(results_dir, (STUDY_KIND,)) if entry.name == name), None)
+
+
 def unmerged_sweeps(results_dir) -> list[str]:
     """Sweep folders with shards but no manifest (not merged yet): their rows are not read until merged."""
     root = Path(results_dir)
-    return sorted(d.name for kind in (*TABLE_KINDS, CONCORDANCE_KIND) for d in root.glob(f"{kind}/*")
+    return sorted(d.name for kind in (*TABLE_KINDS, CONCORDANCE_KIND, STUDY_KIND) for d in root.glob(f"{kind}/*")
                   if (d / "shards").is_dir() and not (d / library.MANIFEST).is_file())
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from zcbench.benchmarks.progress import track
 from zcbench.reports import plots, render
 from zcbench.reports.ledger import inputs as ins
-from zcbench.reports.ledger import nb101, revisit, sections, zoo
+from zcbench.reports.ledger import knas, nb101, revisit, sections, zoo
 from zcbench.reports.ledger.claims import all_claims, select
 from zcbench.reports.ledger.core import KINDS, VERDICTS, Missing
 from zcbench.reports.ledger.figures import report_figures
@@ -119,7 +119,8 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
     zoo_tables, zoo_figures = zoo.concordance_section(inputs)
     tables = (space_tables + sections.groups_section(inputs) + revisit.table5_section(entries)
               + sections.correlation_section(inputs) + sections.pruning_section(inputs)
-              + nb101.nb101_sample_section(inputs) + nb101_tables + fig1_tables + zoo_tables + tables)
+              + nb101.nb101_sample_section(inputs) + nb101_tables + fig1_tables + zoo_tables
+              + knas.mgm_stream_section(inputs) + tables)
     figures = (report_figures(entries, inputs) + space_figures + nb101_figures + fig1_figures + zoo_figures
                + figures)
     appendix, demo = sections.synthetic_demo(inputs)

@@ -1,0 +1,61 @@
+"""The report's MGM sample-stream study: τ between seeds within and across streams, from a `studies/*` entry."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from scipy.stats import kendalltau
+from test_reproduce import write_fake_data_dir, write_library_table
+
+from zcbench.proxies.registry import REGISTRY, settings_hash
+from zcbench.reports.ledger import inputs as ins
+from zcbench.reports.ledger import knas
+from zcbench.reports.results import load_results
+
+CELLS = list(range(11, 15625, 300))
+SEEDS = (777, 888, 999)
+
+
+def study_rows(values: dict[tuple[str, int], np.ndarray]) -> pd.DataFrame:
+    frames = []
+    for (stream, seed), v in values.items():
+        settings = REGISTRY.get("mgm").settings("code64", sample_stream=stream)
+        status = np.where(np.arange(len(CELLS)) == 3, "error:RuntimeError: boom", "ok")
+        frames.append(pd.DataFrame({
+            "space": "nb201", "arch": [str(c) for c in CELLS], "proxy": "mgm", "setting": "code64",
+            "settings_hash": settings_hash(settings), "settings_json": json.dumps({"sample_stream": stream}),
+            "dataset": "cifar10", "seed": seed, "score": np.where(status == "ok", v, np.nan), "status": status,
+            "seconds": 0.1, "proxy_version": 1, "package_version": "0", "git_commit": "abc", "torch_version": "t",
+            "device": "cpu", "data_source": "folder:images/fake[test]"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_stream_study_lists_every_seed_pair_with_its_tau_and_stays_out_of_paper_claims(tmp_path):
+    write_fake_data_dir(tmp_path / "data")
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=len(CELLS))
+    values = {(stream, seed): base + rng.normal(0, 0.5, len(CELLS)) for stream in ("seeded", "knas_loader")
+              for seed in SEEDS}
+    write_library_table(tmp_path / "results" / "studies" / knas.STREAMS_STUDY, study_rows(values))
+    inputs = ins.load_inputs(tmp_path / "data", tmp_path / "results", quick=True)
+    [table] = knas.mgm_stream_section(inputs)
+    frame = table.frame
+    assert len(frame) == 15 and table.excluded == 6
+    assert (frame["comparison"] == "between streams").sum() == 9
+    row = frame[(frame["stream_a"] == "knas_loader") & (frame["seed_a"] == 777)
+                & (frame["stream_b"] == "seeded") & (frame["seed_b"] == 888)].iloc[0]
+    keep = np.arange(len(CELLS)) != 3
+    expected = kendalltau(values["knas_loader", 777][keep], values["seeded", 888][keep]).statistic
+    assert row["n"] == len(CELLS) - 1 and abs(row["kendall"] - expected) < 1e-3
+    assert row["kendall_low"] <= row["kendall"] <= row["kendall_high"]
+    assert "between streams: mean τ" in table.notes
+    assert load_results(tmp_path / "results").empty  # a study's rows never feed a paper claim
+
+
+def test_stream_study_without_results_says_how_to_compute_it(tmp_path):
+    write_fake_data_dir(tmp_path / "data")
+    (tmp_path / "results").mkdir()
+    inputs = ins.load_inputs(tmp_path / "data", tmp_path / "results", quick=True)
+    [table] = knas.mgm_stream_section(inputs)
+    assert table.frame["status"].iloc[0] == "needs-results" and "sweep run" in table.frame["enable"].iloc[0]
