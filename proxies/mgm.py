@@ -38,7 +38,7 @@ from zcbench.proxies.networks import build_scoring_network
 from zcbench.proxies.registry import EvalContext, ProxyResult, ProxySpec
 from zcbench.proxies.settings import Settings
 from zcbench.spaces.errors import NotEnoughDataError, SettingsError
-from zcbench.spaces.images import CROP_PADDING, ImageSet
+from zcbench.spaces.images import ImageSet
 from zcbench.spaces.init import INIT_SCHEMES
 from zcbench.spaces.loader_stream import loader_draws
 
@@ -276,7 +276,7 @@ def mgm(network: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings
 def knas_loader_samples(data: ImageSet, settings: MGMSettings):
     """(images, labels, indices) as the authors' code draws them after building the network (§A4.1)."""
     torch.rand(1, 3, data.image_size, data.image_size)  # get_model_infos' probe input, on the global RNG
-    draws = loader_draws(len(data), settings.samples, CROP_PADDING.get(data.stats, 4),
+    draws = loader_draws(len(data), settings.samples, data.crop_padding,
                          SAMPLE_STREAMS[settings.sample_stream])
     if settings.augment:
         images, labels = data.augmented(draws.indices, draws.flips, draws.tops, draws.lefts)

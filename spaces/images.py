@@ -49,6 +49,11 @@ class ImageSet:
     def image_size(self) -> int:
         return self.images.shape[1]
 
+    @property
+    def crop_padding(self) -> int:
+        """The zero padding of NB201's train-time random crop for these images (CROP_PADDING)."""
+        return CROP_PADDING.get(self.stats, 4)
+
     def subset(self, indices) -> "ImageSet":
         idx = np.asarray(indices, dtype=np.int64)
         return ImageSet(self.name, self.images[idx], self.labels[idx], self.num_classes, self.stats)
@@ -64,13 +69,13 @@ class ImageSet:
         if augment:
             if rng is None:
                 raise ValueError("augmentation needs a numpy Generator")
-            raw = random_flip_crop(raw, CROP_PADDING.get(self.stats, 4), rng)
+            raw = random_flip_crop(raw, self.crop_padding, rng)
         return normalize(raw, self.stats), torch.as_tensor(self.labels[np.asarray(indices)], dtype=torch.int64)
 
     def augmented(self, indices, flips, tops, lefts):
         """Like `tensors(indices, augment=True)`, with the flip and crop draws given instead of drawn."""
         idx = np.asarray(indices, dtype=np.int64)
-        raw = flip_crop(self.images[idx], flips, tops, lefts, CROP_PADDING.get(self.stats, 4))
+        raw = flip_crop(self.images[idx], flips, tops, lefts, self.crop_padding)
         return normalize(raw, self.stats), torch.as_tensor(self.labels[idx], dtype=torch.int64)
 
     def batch(self, n: int, rng: np.random.Generator, augment: bool = False):
