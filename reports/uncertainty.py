@@ -16,7 +16,8 @@ judged against a *prediction interval for one new draw*, built from our draws:
 Search claims (a mean of R runs) are judged against the distribution of simulated R-run means
 (`search_band`), with the power of that test against a proxy-free random pick (`band_power`);
 mean-of-seeds claims with only a few seeds (pruning searches) by Welch's t-test against the
-paper's mean, std and number of runs (`welch_test`).
+paper's mean, std and number of runs (`welch_test`), shown with the paper means the test accepts
+(our mean ± t · the two-sided standard error: the verdict and the interval cannot disagree).
 """
 from __future__ import annotations
 
@@ -112,11 +113,39 @@ def run_means(accuracies: np.ndarray, runs_per_mean: int) -> np.ndarray:
     return acc[:usable].reshape(-1, runs_per_mean).mean(axis=1)
 
 
-def search_band(means: np.ndarray, runs_per_mean: int, level: float = LEVEL) -> SearchBand:
-    means = np.asarray(means, dtype=np.float64)
+def central_band(draws: np.ndarray, level: float = LEVEL, method: str = "linear") -> tuple[float, float, float, int]:
+    """(mean, low, high, count) of the draws, low–high their central `level` quantile range."""
+    draws = np.asarray(draws, dtype=np.float64)
     tail = (1 - level) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return SearchBand(float(means.mean()), float(low), float(high), int(means.size), runs_per_mean, level)
+    low, high = np.quantile(draws, [tail, 1 - tail], method=method)
+    return float(draws.mean()), float(low), float(high), int(draws.size)
+
+
+def search_band(means: np.ndarray, runs_per_mean: int, level: float = LEVEL) -> SearchBand:
+    mean, low, high, count = central_band(means, level)
+    return SearchBand(mean, low, high, count, runs_per_mean, level)
+
+
+@dataclass(frozen=True)
+class ReplicationBand:
+    """The central `level` band of a statistic over simulated replications of a whole experiment
+    (e.g. a count of groups): what one more run of the paper's experiment could show."""
+
+    expectation: float
+    low: float
+    high: float
+    replications: int
+    level: float = LEVEL
+
+    def as_dict(self) -> dict:
+        return {"expectation": self.expectation, "band": [self.low, self.high], "level": self.level,
+                "replications": self.replications}
+
+
+def replication_band(draws: np.ndarray, level: float = LEVEL) -> ReplicationBand:
+    """Band ends are observed values (inverted-CDF quantiles), so a band of counts holds counts and
+    covers at least `level` of the draws."""
+    return ReplicationBand(*central_band(draws, level, method="inverted_cdf"), level)
 
 
 def band_power(band: SearchBand, alternative_means: np.ndarray, widen: float = 0.0) -> float:
@@ -128,15 +157,19 @@ def band_power(band: SearchBand, alternative_means: np.ndarray, widen: float = 0
 
 @dataclass(frozen=True)
 class WelchResult:
+    """The test, and `low`–`high`: the paper means it would accept, given both sides' spreads and runs."""
+
     statistic: float
     dof: float
     p_value: float
     rejects: bool
+    low: float
+    high: float
     level: float = LEVEL
 
     def as_dict(self) -> dict:
         return {"t": self.statistic, "dof": self.dof, "p_value": self.p_value, "rejects_equal_means": self.rejects,
-                "level": self.level}
+                "interval": [self.low, self.high], "level": self.level}
 
 
 def welch_test(ours: Sequence[float], paper_mean: float, paper_std: float, paper_runs: int,
@@ -154,4 +187,6 @@ def welch_test(ours: Sequence[float], paper_mean: float, paper_std: float, paper
     dof = se2 ** 2 / ((ours.var(ddof=1) / ours.size) ** 2 / (ours.size - 1)
                       + (paper_sd ** 2 / paper_runs) ** 2 / (paper_runs - 1)) if se2 > 0 else math.inf
     p = float(result.pvalue) if np.isfinite(result.pvalue) else (0.0 if ours.mean() != paper_mean else 1.0)
-    return WelchResult(float(result.statistic), float(dof), p, p < 1 - level, level)
+    half = sps.t.ppf(0.5 + level / 2, dof) * math.sqrt(se2) if np.isfinite(dof) else 0.0
+    mean = float(ours.mean())
+    return WelchResult(float(result.statistic), float(dof), p, p < 1 - level, mean - half, mean + half, level)

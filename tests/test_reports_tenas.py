@@ -43,6 +43,21 @@ def test_composition_checks_detect_the_tenas_pattern_and_its_absence():
     assert not swapped["R favours conv1x1 more than κ"]
 
 
+def test_composition_margins_are_share_differences_and_the_smallest_decides():
+    kappa, lr = scored_space()
+    table = tenas.composition_table(kappa, lr)
+    margins = tenas.composition_margins(table)
+    top_k, top_r = tenas.top_fraction(kappa, higher_is_better=False), tenas.top_fraction(lr)
+    one_by_one = [tenas.op_composition(top_r)["nor_conv_1x1"] - tenas.op_composition(top_k)["nor_conv_1x1"]]
+    assert margins["R favours conv1x1 more than κ"] == pytest.approx(one_by_one[0])
+    assert {k: m > 0 for k, m in margins.items()} == tenas.composition_checks(table)
+    columns = np.column_stack([kappa.to_numpy(), lr.to_numpy()])
+    assert tenas.composition_margin(columns, kappa.index.to_numpy()) == pytest.approx(min(margins.values()))
+    twice = np.concatenate([np.arange(len(kappa))] * 2)  # every arch drawn twice: the same shares
+    assert tenas.composition_margin(columns[twice], kappa.index.to_numpy()[twice]) == pytest.approx(
+        min(margins.values()), abs=0.02)
+
+
 def test_rank_sum_is_low_for_archs_good_on_both_and_skips_nonfinite():
     kappa = pd.Series([1.0, 5.0, 3.0, np.inf], index=[7, 8, 9, 10])
     lr = pd.Series([30.0, 10.0, 20.0, 40.0], index=[7, 8, 9, 10])

@@ -65,6 +65,10 @@ def test_welch_test_equals_scipy_on_raw_samples():
     assert result.statistic == pytest.approx(reference.statistic)
     assert result.p_value == pytest.approx(reference.pvalue)
     assert result.rejects == (reference.pvalue < 0.05)
+    for edge in (result.low, result.high):  # the accepted paper means end where the test starts to reject
+        at_edge = uncertainty.welch_test(ours, edge, theirs.std(ddof=0), 5)
+        assert at_edge.p_value == pytest.approx(0.05, abs=1e-9)
+    assert (result.low <= theirs.mean() <= result.high) == (not result.rejects)
 
 
 def test_band_and_power():
@@ -73,6 +77,15 @@ def test_band_and_power():
     assert band.low == pytest.approx(90.1) and band.high == pytest.approx(93.9)
     assert uncertainty.band_power(band, np.array([89.0, 91.0, 95.0, 92.0])) == 0.5
     assert uncertainty.run_means(np.arange(12.0), 5).tolist() == [2.0, 7.0]
+
+
+def test_replication_band_of_counts_holds_observed_counts_and_covers_the_level():
+    counts = np.random.default_rng(1).binomial(8, 0.7, 5000)
+    band = uncertainty.replication_band(counts)
+    assert band.low in set(counts) and band.high in set(counts)
+    assert np.mean((counts >= band.low) & (counts <= band.high)) >= 0.95
+    assert [band.low, band.high] == [sps.binom.ppf(0.025, 8, 0.7), sps.binom.ppf(0.975, 8, 0.7)]
+    assert band.as_dict()["band"] == [band.low, band.high] and band.replications == 5000
 
 
 @pytest.fixture(scope="module")

@@ -86,7 +86,8 @@ def arch_set_text(n: int, is_sample: bool) -> str:
             f"{FULL_SPACE:,})" if is_sample else f"all {FULL_SPACE:,} NB201 archs ({n:,} with finite scores)")
 
 
-def _excluded(found: list, n: int) -> int:
+def excluded_count(found: list, n: int) -> int:
+    """Archs scored by the widest result but outside the n archs a claim used (failed on some side)."""
     return max(len(f.archs) for f in found) - n if found else 0
 
 
@@ -96,7 +97,7 @@ def correlation_outcome(claim, inputs, interval, details, common, found, target_
     arch_set = arch_set_text(len(common), details["arch_sample"])
     return Outcome(
         interval.estimate, explanation,
-        ins.spec(target_text, arch_set, len(common), _excluded(found, len(common)), dataset=dataset),
+        ins.spec(target_text, arch_set, len(common), excluded_count(found, len(common)), dataset=dataset),
         {f"{f.proxy} seed {','.join(map(str, f.provenance.get('seeds', [])))}": f.provenance for f in found},
         {**details, **(extra_details or {})}, partial=ins.synthetic(found), interval=interval,
         seeds=tuple(details["seed_ids"]),

@@ -81,6 +81,8 @@ class Welch:
         have = len(outcome.seeds)
         where = (f"Welch's t-test, our {have} run{'s' if have != 1 else ''} vs the paper's {runs}: t = "
                  f"{w.statistic:.2f}, dof {w.dof:.1f}, p = {w.p_value:.3f}")
+        where += (f"; paper means it accepts: [{_fmt(w.low)}, {_fmt(w.high)}] (paper "
+                  f"{_fmt(_mean(claim.paper_value))})")
         if w.rejects:
             return "deviates", f"{where}: different means" + (f" already with {have} of {runs} seeds"
                                                                if have < runs else "")
@@ -107,9 +109,10 @@ class Statement:
     min_seeds: int = 3
 
     def judge(self, claim, outcome) -> tuple[str, str]:
-        """`outcome.holds` None means the proxy seeds disagree: indicative, whatever their number."""
+        """`outcome.holds` None means the evidence cannot decide (the proxy seeds disagree, or a band of
+        replications straddles the statement's threshold): indicative, whatever the number of seeds."""
         if outcome.holds is None:
-            return "indicative", f"the proxy seeds disagree: {outcome.explanation}"
+            return "indicative", f"undecided: {outcome.explanation}"
         verdict = "reproduced" if outcome.holds else "deviates"
         if outcome.seeds and len(outcome.seeds) < self.min_seeds:
             verdict = "indicative"

@@ -52,8 +52,8 @@ def evaluate(claim, inputs) -> tuple[dict, list, list]:
         entry.update(verdict=missing.verdict, enable=missing.enable, explanation=VERDICTS[missing.verdict])
         return entry, [], []
     verdict, why = judge(claim, outcome)
-    interval = outcome.interval.as_dict() if outcome.interval is not None else (
-        outcome.band.as_dict() if outcome.band is not None else None)
+    shown = next((x for x in (outcome.interval, outcome.band, outcome.welch) if x is not None), None)
+    interval = shown.as_dict() if shown is not None else None
     entry.update(our_value=outcome.our_value, verdict=verdict, why=why, explanation=outcome.explanation,
                  interval=interval, seeds=list(outcome.seeds), inputs=outcome.inputs,
                  substitute_inputs=outcome.substitute, spec=outcome.spec, provenance=outcome.provenance,

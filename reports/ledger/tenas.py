@@ -2,7 +2,9 @@
 Fig. 9 rank sum, Fig. 10 train vs test)."""
 from __future__ import annotations
 
-from zcbench.reports import plots, stats, tenas
+import numpy as np
+
+from zcbench.reports import plots, stats, tenas, uncertainty
 from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger import kinds
 from zcbench.reports.ledger.core import NB201_DATASETS, SHORT, Claim, Outcome, claim_kind, ms
@@ -25,54 +27,94 @@ def _kappa_and_lr_by_seed(claim, inputs):
 
 @claim_kind("op_composition", params=("datasets",))
 def compute_op_composition(claim, inputs) -> Outcome:
+    """TE-NAS Fig. 4 on the archs every seed scored: the statements hold when our prediction interval for
+    one new draw of the smallest margin (`tenas.composition_margin`) lies above 0, fail below, else
+    undecided."""
     dataset, seeds, kappa, lr = _kappa_and_lr_by_seed(claim, inputs)
-    per_seed = {s: tenas.composition_checks(tenas.composition_table(kappa[s].values, lr[s].values)) for s in seeds}
-    checks = {name: all(c[name] for c in per_seed.values()) for name in next(iter(per_seed.values()))}
-    first = tenas.composition_table(kappa[seeds[0]].values, lr[seeds[0]].values)
     found = [kappa[s] for s in seeds] + [lr[s] for s in seeds]
-    n = len(kappa[seeds[0]].values)
+    common = ins.finite_archs([kappa[s].values for s in seeds] + [lr[s].values for s in seeds])
+    columns = [np.column_stack([kappa[s].values.loc[common], lr[s].values.loc[common]]) for s in seeds]
+    archs = common.to_numpy(np.int64)
+    tables = {s: tenas.composition_table(kappa[s].values.loc[common], lr[s].values.loc[common]) for s in seeds}
+    margins = {s: tenas.composition_margins(t) for s, t in tables.items()}
+    checks = {name: all(m[name] > 0 for m in margins.values()) for name in next(iter(margins.values()))}
+    is_sample = min(len(f.archs) for f in found) < ins.FULL_SPACE
+    arch_sd = uncertainty.bootstrap_sd_of_seed_mean(tenas.composition_margin, columns, [archs] * len(seeds),
+                                                    inputs.bootstrap_reps, inputs.seed) if is_sample else 0.0
+    interval = uncertainty.seed_interval([min(m.values()) for m in margins.values()], arch_sd)
+    holds = True if interval.low > 0 else (False if interval.high < 0 else None)
+    first = tables[seeds[0]]
+    n = len(common)
     table = ReportTable("tenas-composition", f"TE-NAS Fig. 4: op shares in the top 10% ({dataset}, seed {seeds[0]})",
-                        first.round(4), NO_TARGET, f"{n:,} archs with κ, {len(lr[seeds[0]].values):,} with R",
+                        first.round(4), NO_TARGET, f"{n:,} archs with κ and R under every proxy seed",
                         kappa[seeds[0]].failed + lr[seeds[0]].failed)
     figure = ("tenas-composition", "TE-NAS Fig. 4 (ours)",
               plots.composition_bars(first, "Op shares: top 10% by κ / by R"),
               f"share of each op on the 6 edges of the top-10% archs by min κ and by max R vs the whole space; "
               f"{dataset}, proxy seed {seeds[0]}, n = {n:,}")
-    holds = all(checks.values())
     _, substitute = ins.image_inputs(found)
-    return Outcome(checks, f"per seed: {per_seed}", ins.spec(NO_TARGET, f"archs with finite κ / R on {dataset}", n,
-                                                             kappa[seeds[0]].failed + lr[seeds[0]].failed),
+    arch_set = kinds.arch_set_text(n, is_sample)
+    where = {True: "above 0: every statement holds", False: "below 0: some statement fails",
+             None: "straddles 0: one more draw could show either"}[holds]
+    smallest = ", ".join(f"{m:+.3f}" for m in interval.per_seed)
+    return Outcome(checks, f"smallest share margin per proxy seed {smallest}; its {interval.level:.0%} prediction "
+                           f"interval [{interval.low:+.3f}, {interval.high:+.3f}] lies {where}; margins per seed: "
+                           + "; ".join(f"seed {s}: " + ", ".join(f"{k} {v:+.3f}" for k, v in m.items())
+                                       for s, m in margins.items()),
+                   ins.spec(NO_TARGET, arch_set, n, kinds.excluded_count(found, n)),
                    {"ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
-                   {"shares_first_seed": first.round(4).to_dict()}, partial=ins.synthetic(found), holds=holds,
-                   seeds=tuple(seeds),
-                   inputs=ins.evidence(dataset=dataset, target_text=NO_TARGET,
-                                       arch_set=f"archs with κ and R on {dataset}", n=n, seeds=seeds, found=found),
+                   {"shares_first_seed": first.round(4).to_dict(),
+                    "margins_per_seed": {str(s): m for s, m in margins.items()}, **interval.as_dict()},
+                   partial=ins.synthetic(found), interval=interval, holds=holds, seeds=tuple(seeds),
+                   inputs=ins.evidence(dataset=dataset, target_text=NO_TARGET, arch_set=arch_set, n=n, seeds=seeds,
+                                       found=found),
                    substitute=substitute, tables=[table], figures=[figure])
+
+
+def rank_sum_margin(x, acc) -> float:
+    """−τ(rank sum, acc) − max(|τ(κ, acc)|, |τ(R, acc)|) for columns x = (rank sum, κ, R): positive
+    exactly when the rank sum (lower is better) is the stronger, negative correlate."""
+    taus = [stats.kendall(x[:, j], acc) for j in range(3)]
+    return -taus[0] - max(abs(taus[1]), abs(taus[2]))
 
 
 @claim_kind("rank_sum", params=("datasets",))
 def compute_rank_sum(claim, inputs) -> Outcome:
+    """TE-NAS Fig. 9: the statement holds when our prediction interval for one new draw of the margin
+    (`rank_sum_margin`) lies above 0, fails when it lies below, and is undecided when it straddles 0."""
     dataset, seeds, kappa, lr = _kappa_and_lr_by_seed(claim, inputs)
     spec, acc, note = ins.target(inputs, claim.paper, dataset)
-    per_seed = {}
-    for s in seeds:
-        summed = tenas.rank_sum(kappa[s].values, lr[s].values)
-        idx = summed.index
-        per_seed[s] = {"rank_sum": stats.kendall(summed, acc.loc[idx]),
-                       "kappa": stats.kendall(kappa[s].values.loc[idx], acc.loc[idx]),
-                       "lr1": stats.kendall(lr[s].values.loc[idx], acc.loc[idx])}
-    stronger = all(t["rank_sum"] < 0 and abs(t["rank_sum"]) > max(abs(t["kappa"]), abs(t["lr1"]))
-                   for t in per_seed.values())
+    summed = {s: tenas.rank_sum(kappa[s].values, lr[s].values) for s in seeds}
+    common = summed[seeds[0]].index
+    for s in seeds[1:]:
+        common = common.intersection(summed[s].index)
+    columns = [np.column_stack([summed[s].loc[common], kappa[s].values.loc[common], lr[s].values.loc[common]])
+               for s in seeds]
+    target = acc.loc[common].to_numpy(np.float64)
+    per_seed = {s: {"rank_sum": stats.kendall(x[:, 0], target), "kappa": stats.kendall(x[:, 1], target),
+                    "lr1": stats.kendall(x[:, 2], target), "margin": rank_sum_margin(x, target)}
+                for s, x in zip(seeds, columns)}
     found = [kappa[s] for s in seeds] + [lr[s] for s in seeds]
+    is_sample = min(len(f.archs) for f in found) < ins.FULL_SPACE
+    arch_sd = uncertainty.bootstrap_sd_of_seed_mean(rank_sum_margin, columns, [target] * len(seeds),
+                                                    inputs.bootstrap_reps, inputs.seed) if is_sample else 0.0
+    interval = uncertainty.seed_interval([t["margin"] for t in per_seed.values()], arch_sd)
+    holds = True if interval.low > 0 else (False if interval.high < 0 else None)
+    verdict = {True: "above 0: the rank sum is the stronger correlate", False: "below 0: it is not",
+               None: "straddles 0: one more draw could show either"}[holds]
     _, substitute = ins.image_inputs(found)
-    n = len(tenas.rank_sum(kappa[seeds[0]].values, lr[seeds[0]].values))
-    return Outcome(per_seed[seeds[0]], ("τ(rank sum) is negative and larger in magnitude than for κ or R alone, for "
-                                        "every seed" if stronger else "the rank sum is not the stronger correlate")
+    n = len(common)
+    arch_set = kinds.arch_set_text(n, is_sample)
+    margins = ", ".join(f"{m:+.3f}" for m in interval.per_seed)
+    return Outcome(per_seed[seeds[0]],
+                   f"margin −τ(rank sum) − max(|τ(κ)|, |τ(R)|) per proxy seed {margins}; its {interval.level:.0%} "
+                   f"prediction interval [{interval.low:+.3f}, {interval.high:+.3f}] lies {verdict}"
                    + (f"; {note}" if note else ""),
-                   ins.spec(spec.describe(), f"{n:,} archs with finite κ and R ({dataset})", n, 0),
+                   ins.spec(spec.describe(), arch_set, n, 0),
                    {**ins.truth_provenance(inputs), "ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
-                   {"per_seed": per_seed}, partial=ins.synthetic(found), holds=stronger, seeds=tuple(seeds),
-                   inputs=ins.evidence(dataset=dataset, target_text=spec.describe(), arch_set="archs with κ and R",
+                   {"per_seed": per_seed, **interval.as_dict()}, partial=ins.synthetic(found), interval=interval,
+                   holds=holds, seeds=tuple(seeds),
+                   inputs=ins.evidence(dataset=dataset, target_text=spec.describe(), arch_set=arch_set,
                                        n=n, seeds=seeds, found=found, truth_version=spec.version),
                    substitute=substitute)
 
