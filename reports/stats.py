@@ -38,6 +38,12 @@ def paired_finite(x, y) -> tuple[np.ndarray, np.ndarray, int]:
     return x[keep], y[keep], int(np.sum(~keep))
 
 
+def aligned_finite(x: pd.Series, y: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """`paired_finite` on the index labels both series have (an inner join): (x, y, pairs dropped)."""
+    joined = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner")
+    return paired_finite(joined["x"], joined["y"])
+
+
 def kendall(x, y) -> float:
     """Kendall τ-b (tie-corrected); NaN when one variable is constant."""
     x, y = _finite(x, y)

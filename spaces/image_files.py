@@ -138,14 +138,18 @@ def read_imagenet16_batches(root, split: str = "train") -> ImageSet:
     return _read_batches(root, "imagenet16", split)
 
 
+def find_image_batches(dataset: str, data_dir=None) -> Path:
+    """The folder of `dataset`'s official batches under --data-dir / $ZCBENCH_DATA; DataNotFoundError
+    (what, where, how to get it) when absent."""
+    if dataset not in _BATCHES:
+        raise ZcbenchError(f"unknown image dataset {dataset!r}; expected one of {', '.join(_BATCHES)}")
+    return find_data_file(_BATCHES[dataset][0], f"{dataset} image batches", HOW_TO_GET[dataset], data_dir)
+
+
 def load_images(dataset: str, split: str, data_dir=None) -> ImageSet:
     """The official image files of `dataset` ('cifar10', 'cifar100', 'imagenet16'), found under
     --data-dir / $ZCBENCH_DATA; DataNotFoundError (what, where, how to get it) when absent."""
-    if dataset not in _BATCHES:
-        raise ZcbenchError(f"unknown image dataset {dataset!r}; expected one of {', '.join(_BATCHES)}")
-    candidates = _BATCHES[dataset][0]
-    root = find_data_file(candidates, f"{dataset} image batches", HOW_TO_GET[dataset], data_dir)
-    return _read_batches(root, dataset, split)
+    return _read_batches(find_image_batches(dataset, data_dir), dataset, split)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from zcbench.reports import ledger as rp
 from zcbench.reports import render, uncertainty
 from zcbench.reports.groups import ArchSet
 from zcbench.reports.ledger import entrannas, figures, inputs, revisit, sections, tenas
-from zcbench.reports.ledger.core import COMPUTED, VERDICTS
+from zcbench.reports.ledger.core import COMPUTED, VERDICTS, Missing
 from zcbench.reports.ledger.enable import what_would_enable
 from zcbench.reports.ledger.run import evaluate
 from zcbench.spaces import nb201
@@ -208,8 +208,9 @@ def test_pruning_claims_read_stored_searches_of_the_code_preset(full_run):
     assert "4 of" in r19["why"]
     runs_table = next(t for t in full_run["report"].tables if t.key == "tenas-pruning-runs")
     assert len(runs_table.frame) == 5 and "v1_0" in runs_table.target  # both settings listed, each labelled
-    missing = ledger["T6/cifar100"]
-    assert missing["verdict"] == "needs-results" and "zcbench search prune --dataset cifar100" in missing["enable"]
+    missing = ledger["T6/cifar100"]  # no CIFAR-100 images in the fake data directory: named before the search
+    assert missing["verdict"] == "needs-data" and "cifar100 images" in missing["enable"]
+    assert "zcbench search prune --dataset cifar100" in missing["enable"]
 
 
 def test_rank_sum_search_with_a_lower_is_better_proxy(full_run):
@@ -437,9 +438,10 @@ def test_what_would_enable_lists_each_missing_input_once(full_run):
     needs = what_would_enable(waiting)
     assert len({n.what for n in needs}) == len(needs)
     assert sorted(i for n in needs for i in n.ids) == sorted(e["id"] for e in waiting)
-    search = next(n for n in needs if n.what.startswith("pruning searches, cifar100, criterion rank_sum"))
-    assert "T6/cifar100" in search.ids and "R19/tenas/cifar100" in search.ids
-    assert search.how.startswith("zcbench search prune --dataset cifar100") and search.how.endswith("--seed 5")
+    images = next(n for n in needs if n.what.startswith("cifar100 images"))  # the fake data has no CIFAR-100
+    assert images.kind == "data" and {"T6/cifar100", "R19/tenas/cifar100"} <= set(images.ids)
+    angleloss = next(n for n in needs if n.what.startswith("cifar10 images"))  # nor CIFAR-10 batches or JPEGs
+    assert angleloss.ids == ["R19/angleloss/cifar10", "R19/angleloss_params/cifar10"]
 
 
 def test_every_report_table_states_target_arch_set_and_exclusions(full_run):
@@ -483,11 +485,40 @@ def test_without_inputs_everything_missing_is_named(tmp_path, monkeypatch):
     entries = {e["id"]: e for e in report.ledger}
     assert entries["R1/cifar10"]["verdict"] == "needs-data"
     assert "NB201 ground truth not found" in entries["R1/cifar10"]["enable"]
-    assert entries["R13/lr1"]["verdict"] == "needs-results" and "'lr1'" in entries["R13/lr1"]["enable"]
+    lr1 = entries["R13/lr1"]  # no images to run its sweep on: the images are named first
+    assert lr1["verdict"] == "needs-data" and "'lr1'" in lr1["enable"] and "cifar10 images" in lr1["enable"]
     assert entries["E1"]["verdict"] == "paper-check" and entries["E1"]["our_value"]["DARTS"] == "-7/15"
     assert entries["R11"]["verdict"] == "paper-check" and "INCONSISTENT" in entries["R11"]["why"]
     assert any("LR1 NB101 mean: Tab. 1 91.6 vs Tab. 5 91.98" in m for m in entries["R11"]["our_value"])
     assert "needs-data" in summary and "no results found" in summary and (tmp_path / "out" / "report.html").is_file()
+
+
+def test_a_missing_sweep_without_its_images_is_needs_data_naming_the_images(tmp_path, monkeypatch):
+    """No CIFAR-100 batches under the data directory: a CIFAR-100 proxy claim cannot be unlocked by a
+    sweep alone, so it names the image files first; a data-free proxy still only needs its sweep; the
+    enable summary groups the image need per dataset."""
+    monkeypatch.delenv("ZCBENCH_DATA", raising=False)
+    (tmp_path / "images" / "cifar10-test-jpg").mkdir(parents=True)  # the substitute CIFAR-10 folder is there
+    empty = inputs.Inputs(tmp_path, None, True, 0)
+    with pytest.raises(Missing) as needs_images:
+        inputs.seed_scores(empty, "mgm", "cifar100")
+    enable = needs_images.value.enable
+    assert needs_images.value.verdict == "needs-data" and "cifar100 images for the proxies" in enable
+    assert "<data-dir>/cifar-100-python" in enable and "a sweep of proxy 'mgm'" in enable
+    for proxy, dataset in (("zen", "cifar100"), ("mgm", "cifar10")):  # data-free; substitute images present
+        with pytest.raises(Missing) as needs_sweep:
+            inputs.seed_scores(empty, proxy, dataset)
+        assert needs_sweep.value.verdict == "needs-results", (proxy, dataset)
+    entries = [{"id": "K1", "verdict": "needs-data", "enable": enable},
+               {"id": "R8/cifar100", "verdict": "needs-data", "enable": enable.replace("'mgm'", "'angle'")}]
+    (need,) = what_would_enable(entries)
+    assert need.kind == "data" and need.what == "cifar100 images: mgm, angle"
+    assert need.how.startswith("download cifar-100-python.tar.gz") and need.ids == ["K1", "R8/cifar100"]
+    searches = [evaluate(c, empty)[0] for c in rp.all_claims() if c.id in ("T6/cifar10", "R19/tenas/cifar10")]
+    assert [e["verdict"] for e in searches] == ["needs-results"] * 2  # CIFAR-10 images there: only the searches
+    (search,) = what_would_enable(searches)  # 4 seeds for TE-NAS, 5 for Revisit: one command running all 5
+    assert search.kind == "search" and search.how.startswith("zcbench search prune --dataset cifar10 ")
+    assert search.how.endswith("--seed 5") and search.ids == ["T6/cifar10", "R19/tenas/cifar10"]
 
 
 def test_attainable_kendall_values_for_six_items_are_odd_fifteenths():

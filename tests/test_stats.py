@@ -2,6 +2,7 @@
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
@@ -55,6 +56,13 @@ def test_correlations_refuse_nonfinite_values_instead_of_dropping_them():
         stats.kendall([1.0, 2.0, np.nan], [1.0, 2.0, 3.0])
     x, y, dropped = stats.paired_finite([1.0, np.inf, 3.0, 4.0], [1.0, 2.0, np.nan, 4.0])
     assert dropped == 2 and x.tolist() == [1.0, 4.0] and y.tolist() == [1.0, 4.0]
+
+
+def test_aligned_finite_pairs_by_label_then_drops_nonfinite_pairs():
+    x = pd.Series([1.0, 2.0, np.nan, 4.0], index=[10, 11, 12, 13])
+    y = pd.Series([40.0, 20.0, 30.0, 99.0], index=[13, 11, 12, 14])  # other order, one label each side alone
+    xs, ys, dropped = stats.aligned_finite(x, y)
+    assert sorted(zip(xs.tolist(), ys.tolist())) == [(2.0, 20.0), (4.0, 40.0)] and dropped == 1
 
 
 def brute_top_k(values, k, higher=True):

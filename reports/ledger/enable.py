@@ -2,8 +2,10 @@
 with the claim ids it unlocks and the command to run, derived from the entries' `enable` texts.
 
 A missing proxy sweep is mapped to the shipped sweep config (configs/*.toml) that covers its proxy and
-dataset; sweeps no config covers are grouped per dataset. Pruning searches keep their own command;
-any other text is shortened to its first clause, with the first `command` it names.
+dataset; sweeps no config covers are grouped per dataset. Pruning searches keep their own command.
+Missing images come first: every claim whose sweep or search waits for a dataset's images is listed
+under that one data need. Any other text is shortened to its first clause, with the first `command`
+it names.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import tomllib
 from zcbench.benchmarks.provenance import SOURCE_ROOT
 
 SWEEP = re.compile(r"a sweep of proxy '(?P<proxy>\w+)' on (?P<dataset>\w+)")
+IMAGES = re.compile(r"^(?P<dataset>\w+) images for the proxies: .*? not found \(looked in [^)]*\); (?P<how>.+?); "
+                    r"then ")
 SEARCH = re.compile(r"none found for (?P<dataset>\w+), criterion (?P<criterion>\w+): run `(?P<command>[^`]+)`")
 COMMAND = re.compile(r"`(zcbench [^`]+)`")
 TEMPLATE_CONFIG = "configs/nb201_full_cifar10.toml"
@@ -59,6 +63,8 @@ def first_clause(text: str) -> str:
 
 def _key_and_need(entry: dict, configs: dict) -> tuple[tuple, Need]:
     text = entry["enable"]
+    if images := IMAGES.search(text):
+        return ("images", images["dataset"]), Need("data", f"{images['dataset']} images", images["how"])
     if sweep := SWEEP.search(text):
         proxy, dataset = sweep["proxy"], sweep["dataset"]
         config = configs.get((proxy, dataset))

@@ -114,8 +114,7 @@ def proxy_accuracy_figure(inputs):
             continue
         for name in names:
             seed, scores = _first_seed(inputs, name, dataset)
-            joined = pd.concat([scores.values.rename("x"), acc.rename("y")], axis=1, join="inner")
-            x, y, _ = stats.paired_finite(joined["x"], joined["y"])
+            x, y, _ = stats.aligned_finite(scores.values, acc)
             if len(x) < 3:
                 continue
             x_plot, xlabel = _axis(name, x)
@@ -144,8 +143,7 @@ def lr_pair_figure(inputs):
     seeds = ins.common_seeds([lr1, lr2])
     if not seeds:
         return None
-    joined = pd.concat([lr1[seeds[0]].values.rename("x"), lr2[seeds[0]].values.rename("y")], axis=1, join="inner")
-    x, y, _ = stats.paired_finite(joined["x"], joined["y"])
+    x, y, _ = stats.aligned_finite(lr1[seeds[0]].values, lr2[seeds[0]].values)
     title = f"LR1 vs LR2 (Revisit §3.1), C10 seed {seeds[0]}: τ = {stats.kendall(x, y):.3f}, n = {len(x):,}"
     return ("lr1-vs-lr2", "LR1 vs LR2 (R14)", plots.scatter(x, y, proxy_label("lr1"), proxy_label("naswot"), title),
             f"TE-NAS linear regions (LR1) against NASWOT log|K| (LR2) on CIFAR-10, proxy seed {seeds[0]}, the "

@@ -93,7 +93,7 @@ def load_inputs(data_dir=None, results_dir=None, quick=False, seed=0) -> Inputs:
 
 def one_line(exc: DataNotFoundError, data_dir=None) -> str:
     """The missing file, where it was looked for (relative to the data directory) and how to get it."""
-    where = (", ".join(f"<data-dir>/{portable(p, data_dir)}" for p in exc.searched) if exc.searched
+    where = (", ".join(dict.fromkeys(f"<data-dir>/{portable(p, data_dir)}" for p in exc.searched)) if exc.searched
              else "nowhere: no --data-dir given and $ZCBENCH_DATA unset")
     return f"{exc.what} not found (looked in {where}); {exc.how_to_get}"
 
@@ -141,10 +141,47 @@ def target(inputs: Inputs, paper: str, dataset: str, split: str = "test"):
                                 f"with `zcbench data convert nb201`")
 
 
+# The image folder the shipped CIFAR-10 sweep configs read when the official batches are absent.
+SUBSTITUTE_IMAGE_FOLDERS = {"cifar10": "images/cifar10-test-jpg"}
+
+
+def missing_images(inputs: Inputs, dataset: str) -> DataNotFoundError | None:
+    """Why no sweep of `dataset` can run here (neither its official batches nor, for CIFAR-10, the
+    substitute test-JPEG folder under the data roots), or None when images are there."""
+    from zcbench.spaces.datadir import find_data_file
+    from zcbench.spaces.image_files import find_image_batches
+
+    try:
+        find_image_batches(dataset, inputs.data_dir)
+        return None
+    except DataNotFoundError as missing:
+        folder = SUBSTITUTE_IMAGE_FOLDERS.get(dataset)
+        try:
+            if folder:
+                find_data_file([folder], f"{dataset} substitute images", "", inputs.data_dir)
+                return None
+        except DataNotFoundError:
+            pass
+        return missing
+
+
 def _needs_sweep(inputs: Inputs, name: str, dataset: str) -> Missing:
     where = f" under {inputs.results_dir.name}/" if inputs.results_dir else " (no --results directory given)"
-    return Missing("needs-results", f"a sweep of proxy '{name}' on {dataset} over the NB201 archs "
-                                    f"(<results>/sweeps/<name>/merged.parquet){where}")
+    sweep = (f"a sweep of proxy '{name}' on {dataset} over the NB201 archs (<results>/sweeps/<name>/merged.parquet)"
+             f"{where}")
+    from zcbench.proxies.registry import REGISTRY
+
+    if name not in REGISTRY or "images" in REGISTRY.get(name).needs:
+        return needs_images(inputs, dataset, sweep) or Missing("needs-results", sweep)
+    return Missing("needs-results", sweep)
+
+
+def needs_images(inputs: Inputs, dataset: str, then: str) -> Missing | None:
+    """needs-data naming `dataset`'s image files when they are absent (then what else is needed), else None."""
+    missing = missing_images(inputs, dataset)
+    if missing is None:
+        return None
+    return Missing("needs-data", f"{dataset} images for the proxies: {one_line(missing, inputs.data_dir)}; then {then}")
 
 
 # Tables whose archs were chosen by #Param group (the Revisit groups): a biased subset of the space that

@@ -313,10 +313,10 @@ def compute_pruning_search(claim, inputs) -> Outcome:
     if not runs.empty:
         runs = runs[(runs["dataset"] == dataset) & (runs["settings_hash"] == wanted)]
     if runs.empty:
-        raise Missing("needs-results", f"{PRUNING_HOW}; none found for {dataset}, criterion {criterion}: run "
-                                       f"`zcbench search prune --dataset {dataset} --criterion {criterion} --seed 1 … "
-                                       f"--seed {claim.params['runs']}` (stored under "
-                                       f"{ANGLELOSS_DIR if trained else PRUNING_DIR})")
+        search = (f"{PRUNING_HOW}; none found for {dataset}, criterion {criterion}: run `zcbench search prune "
+                  f"--dataset {dataset} --criterion {criterion} --seed 1 … --seed {claim.params['runs']}` "
+                  f"(stored under {ANGLELOSS_DIR if trained else PRUNING_DIR})")
+        raise ins.needs_images(inputs, dataset, search) or Missing("needs-results", search)
     spec, acc, note = ins.target(inputs, claim.paper, dataset)
     summary, table = summarize_runs(runs, acc)
     images = sorted(set(table["images"]))

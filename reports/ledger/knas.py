@@ -33,7 +33,7 @@ def compute_mgm_correlation(claim, inputs) -> Outcome:
         spec, acc, _ = ins.target(inputs, claim.paper, dataset)
         rhos = {}
         for seed, f in found.items():
-            x, y, dropped = stats.paired_finite(*pd.concat([f.values, acc], axis=1, join="inner").to_numpy().T)
+            x, y, dropped = stats.aligned_finite(f.values, acc)
             rhos[seed] = stats.spearman(x, y)
             details.setdefault(dataset, {})[f"seed {seed}"] = {"rho": rhos[seed], "n": len(x),
                                                                "excluded": dropped + f.failed}
@@ -104,8 +104,7 @@ def stream_agreement(values: dict[tuple[str, int], pd.Series], reps: int, seed: 
     """Kendall τ (95 % bootstrap over cells) for every pair of (stream, seed) score columns."""
     table = []
     for (a, b) in itertools.combinations(sorted(values), 2):
-        joined = pd.concat([values[a].rename("a"), values[b].rename("b")], axis=1, join="inner")
-        x, y, _ = stats.paired_finite(joined["a"], joined["b"])
+        x, y, _ = stats.aligned_finite(values[a], values[b])
         tau = stats.bootstrap_ci(stats.kendall, x, y, reps=reps, seed=seed)
         table.append({"comparison": f"within {a[0]}" if a[0] == b[0] else "between streams",
                       "stream_a": a[0], "seed_a": a[1], "stream_b": b[0], "seed_b": b[1], "n": len(x),

@@ -57,10 +57,10 @@ def compute_op_composition(claim, inputs) -> Outcome:
     where = {True: "above 0: every statement holds", False: "below 0: some statement fails",
              None: "straddles 0: one more draw could show either"}[holds]
     smallest = ", ".join(f"{m:+.3f}" for m in interval.per_seed)
-    return Outcome(checks, f"smallest share margin per proxy seed {smallest}; its {interval.level:.0%} prediction "
-                           f"interval [{interval.low:+.3f}, {interval.high:+.3f}] lies {where}; margins per seed: "
-                           + "; ".join(f"seed {s}: " + ", ".join(f"{k} {v:+.3f}" for k, v in m.items())
-                                       for s, m in margins.items()),
+    closest = sorted({min(m, key=m.get) for m in margins.values()})
+    return Outcome(checks, f"smallest op-share margin per proxy seed {smallest} ('{' / '.join(closest)}'); its "
+                           f"{interval.level:.0%} prediction interval [{interval.low:+.3f}, {interval.high:+.3f}] lies "
+                           f"{where} (every margin per seed: details)",
                    ins.spec(NO_TARGET, arch_set, n, kinds.excluded_count(found, n)),
                    {"ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
                    {"shares_first_seed": first.round(4).to_dict(),

@@ -126,6 +126,5 @@ def published_tau(published: pd.DataFrame, measure: str, val_accuracy: pd.Series
 
 
 def _tau(x: pd.Series, y: pd.Series) -> float:
-    joined = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner")
-    x_finite, y_finite, _ = stats.paired_finite(joined["x"], joined["y"])
+    x_finite, y_finite, _ = stats.aligned_finite(x, y)
     return stats.kendall(x_finite, y_finite) if len(x_finite) > 2 else np.nan
