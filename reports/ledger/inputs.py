@@ -155,24 +155,27 @@ def missing_images(inputs: Inputs, dataset: str) -> DataNotFoundError | None:
         find_image_batches(dataset, inputs.data_dir)
         return None
     except DataNotFoundError as missing:
-        folder = SUBSTITUTE_IMAGE_FOLDERS.get(dataset)
+        batches_missing = missing
+    if folder := SUBSTITUTE_IMAGE_FOLDERS.get(dataset):
         try:
-            if folder:
-                find_data_file([folder], f"{dataset} substitute images", "", inputs.data_dir)
-                return None
+            find_data_file([folder], f"{dataset} substitute images", "", inputs.data_dir)
+            return None
         except DataNotFoundError:
             pass
-        return missing
+    return batches_missing
 
 
 def _needs_sweep(inputs: Inputs, name: str, dataset: str) -> Missing:
+    """needs-results naming the sweep; needs-data naming the images first when the proxy reads images
+    and the dataset has none here."""
+    from zcbench.proxies.registry import REGISTRY
+
     where = f" under {inputs.results_dir.name}/" if inputs.results_dir else " (no --results directory given)"
     sweep = (f"a sweep of proxy '{name}' on {dataset} over the NB201 archs (<results>/sweeps/<name>/merged.parquet)"
              f"{where}")
-    from zcbench.proxies.registry import REGISTRY
-
-    if name not in REGISTRY or "images" in REGISTRY.get(name).needs:
-        return needs_images(inputs, dataset, sweep) or Missing("needs-results", sweep)
+    reads_images = name not in REGISTRY or "images" in REGISTRY.get(name).needs
+    if reads_images and (no_images := needs_images(inputs, dataset, sweep)):
+        return no_images
     return Missing("needs-results", sweep)
 
 

@@ -207,8 +207,9 @@ def compute_group_experiment(claim, inputs) -> Outcome:
              for seed, counts in exact.items()}
     replicated = replicated_counts(group_replications(inputs), needed, statement, inputs.seed)
     datasets = sorted(replicated)
-    band = uncertainty.replication_band(np.min([replicated[ds] for ds in datasets], axis=0))
-    seen = float(np.mean(np.min([replicated[ds] for ds in datasets], axis=0) >= threshold))
+    smallest = np.min([replicated[ds] for ds in datasets], axis=0)  # the statement must hold in every dataset
+    band = uncertainty.replication_band(smallest)
+    seen = float(np.mean(smallest >= threshold))
     holds = True if band.low >= threshold else (False if band.high < threshold else None)
     absent = sorted(set(experiment["dataset"]) - set(datasets))
     partial = f"{needed} results only for {', '.join(datasets)} (none for {', '.join(absent)})" if absent else ""

@@ -25,6 +25,11 @@ def _kappa_and_lr_by_seed(claim, inputs):
     return dataset, seeds, kappa, lr
 
 
+def sign_of(interval) -> bool | None:
+    """True when the interval lies above 0, False below, None when it straddles 0 (undecided)."""
+    return True if interval.low > 0 else (False if interval.high < 0 else None)
+
+
 @claim_kind("op_composition", params=("datasets",))
 def compute_op_composition(claim, inputs) -> Outcome:
     """TE-NAS Fig. 4 on the archs every seed scored: the statements hold when our prediction interval for
@@ -42,7 +47,7 @@ def compute_op_composition(claim, inputs) -> Outcome:
     arch_sd = uncertainty.bootstrap_sd_of_seed_mean(tenas.composition_margin, columns, [archs] * len(seeds),
                                                     inputs.bootstrap_reps, inputs.seed) if is_sample else 0.0
     interval = uncertainty.seed_interval([min(m.values()) for m in margins.values()], arch_sd)
-    holds = True if interval.low > 0 else (False if interval.high < 0 else None)
+    holds = sign_of(interval)
     first = tables[seeds[0]]
     n = len(common)
     table = ReportTable("tenas-composition", f"TE-NAS Fig. 4: op shares in the top 10% ({dataset}, seed {seeds[0]})",
@@ -85,9 +90,7 @@ def compute_rank_sum(claim, inputs) -> Outcome:
     dataset, seeds, kappa, lr = _kappa_and_lr_by_seed(claim, inputs)
     spec, acc, note = ins.target(inputs, claim.paper, dataset)
     summed = {s: tenas.rank_sum(kappa[s].values, lr[s].values) for s in seeds}
-    common = summed[seeds[0]].index
-    for s in seeds[1:]:
-        common = common.intersection(summed[s].index)
+    common = ins.finite_archs(list(summed.values()))
     columns = [np.column_stack([summed[s].loc[common], kappa[s].values.loc[common], lr[s].values.loc[common]])
                for s in seeds]
     target = acc.loc[common].to_numpy(np.float64)
@@ -99,7 +102,7 @@ def compute_rank_sum(claim, inputs) -> Outcome:
     arch_sd = uncertainty.bootstrap_sd_of_seed_mean(rank_sum_margin, columns, [target] * len(seeds),
                                                     inputs.bootstrap_reps, inputs.seed) if is_sample else 0.0
     interval = uncertainty.seed_interval([t["margin"] for t in per_seed.values()], arch_sd)
-    holds = True if interval.low > 0 else (False if interval.high < 0 else None)
+    holds = sign_of(interval)
     verdict = {True: "above 0: the rank sum is the stronger correlate", False: "below 0: it is not",
                None: "straddles 0: one more draw could show either"}[holds]
     _, substitute = ins.image_inputs(found)
