@@ -5,9 +5,9 @@ parameters are not in the layer set), scored on a freshly initialised network:
 
 * grad_norm  Σ_layers ‖∂L/∂W‖₂                                  §G.2  ┐ one shared cross-entropy
 * snip       Σ |W ⊙ ∂L/∂W|                                      §G.3  │ forward + backward per arch
-* plain      Σ W ⊙ ∂L/∂W                                        §G.4  ┘ (§G.1, `shared_pass`): 3 → 1
+* plain      Σ W ⊙ ∂L/∂W                                        §G.4  │ (§G.1, `shared_pass`): 4 → 1
+* fisher     Σ_layers Σ_channels ½·mean_n(Σ_xy a·∂L/∂a)² · fan-in, a = layer output   §G.6  ┘
 * grasp      Σ −W ⊙ (H ∂L/∂W), Hessian-gradient product         §G.5
-* fisher     Σ_layers Σ_channels ½·mean_n(Σ_xy a·∂L/∂a)² · fan-in, a = layer output   §G.6
 * synflow    Σ |W ⊙ ∂R/∂W|, R = Σ logits of the |θ| net on ones  §G.7  data-free, float64, no BN
 * l2_norm    Σ_layers ‖W‖₂                                      §G.8  data-free, no forward
 * jacov is not registered: it is `naswot_v1`'s definition with other settings (§G.9).
@@ -177,26 +177,52 @@ def _result(value: float, diagnostics: dict) -> ProxyResult:
 # §G.1 the shared cross-entropy pass
 
 class WeightGradients(NamedTuple):
-    """Per scored layer: its name, weight (detached) and ∂L/∂W (None where no gradient reaches it)."""
+    """Per scored layer: its name, weight (detached), ∂L/∂W (None where no gradient reaches it) and the
+    Fisher channel saliencies ½·mean_n(Σ_xy a·∂L/∂a)² of its output a (None where no gradient reaches a)."""
 
     names: tuple[str, ...]
     weights: tuple[torch.Tensor, ...]
     grads: tuple[torch.Tensor | None, ...]
+    saliencies: tuple[torch.Tensor | None, ...]
     loss: float
 
 
 def weight_gradients(network: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> WeightGradients:
-    """One forward of the batch, mean cross-entropy, one backward to the Conv/Linear weights."""
+    """One forward of the batch, mean cross-entropy, one backward to the Conv/Linear weights; a hook on each
+    layer's output collects its Fisher saliency in the same backward (§G.6)."""
     layers = scored_layers(network)
-    weights = [m.weight for _, m in layers]
-    loss = F.cross_entropy(network(images).logits, labels)
-    grads = torch.autograd.grad(loss, weights, allow_unused=True)
-    return WeightGradients(tuple(n for n, _ in layers), tuple(w.detach() for w in weights),
-                           tuple(None if g is None else g.detach() for g in grads), float(loss.detach()))
+    saliencies: dict[str, torch.Tensor] = {}
+
+    def keep(name: str, activation: torch.Tensor):
+        def on_grad(grad: torch.Tensor):
+            product = activation * grad
+            per_channel = product.sum(dim=tuple(range(2, product.dim()))) if product.dim() > 2 else product
+            saliency = per_channel.pow(2).mean(0).mul(0.5)
+            saliencies[name] = saliency if name not in saliencies else saliencies[name] + saliency
+        return on_grad
+
+    def hook(name):
+        def forward_hook(_module, _inputs, output):
+            if output.requires_grad:
+                output.register_hook(keep(name, output.detach()))
+        return forward_hook
+
+    handles = [m.register_forward_hook(hook(name)) for name, m in layers]
+    try:
+        weights = [m.weight for _, m in layers]
+        loss = F.cross_entropy(network(images).logits, labels)
+        grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    finally:
+        for handle in handles:
+            handle.remove()
+    names = tuple(n for n, _ in layers)
+    return WeightGradients(names, tuple(w.detach() for w in weights),
+                           tuple(None if g is None else g.detach() for g in grads),
+                           tuple(saliencies.get(n) for n in names), float(loss.detach()))
 
 
 class _PassCache:
-    """A small LRU of shared passes, so scoring grad_norm, snip and plain of one arch runs one backward."""
+    """A small LRU of shared passes, so scoring grad_norm, snip, plain and fisher of one arch runs one backward."""
 
     def __init__(self, size: int):
         self.size, self.passes, self.hits, self.misses = size, OrderedDict(), 0, 0
@@ -235,7 +261,10 @@ def _digest(*tensors: torch.Tensor) -> str:
 
 
 def shared_pass(ctx: EvalContext, settings: GradientSettings, proxy: str) -> tuple[WeightGradients, bool]:
-    """The §G.1 pass for this arch, seed, settings and batch: (gradients, whether it came from the cache)."""
+    """The §G.1 pass for this arch, seed, settings and batch: (gradients, whether it came from the cache).
+
+    Only the GradientSettings fields select the pass: fisher's `weighting` is applied after it."""
+    settings = GradientSettings(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(GradientSettings)})
     images, labels = _batch(ctx, settings, proxy)
     key = (ctx.space.name, ctx.space.arch_id(ctx.arch), ctx.seed, str(ctx.device),
            dataclasses.astuple(settings), _digest(images, labels))
@@ -317,49 +346,24 @@ def grasp_score(ctx: EvalContext, settings: GraspSettings) -> ProxyResult:
 # ---------------------------------------------------------------------------------------------
 # §G.6 Fisher
 
-def fisher_value(network: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                 weighting: str = "per_parameter") -> tuple[float, int]:
-    """(Σ_layers Σ_k w_k · |½ mean_n (Σ_xy a_nkxy ∂L/∂a_nkxy)²|, layers reached) with a = the layer's
-    output (conv: before its BN) and w_k = the weight entries of output channel k (`per_parameter`) or 1."""
+def fisher_value(passed: WeightGradients, weighting: str = "per_parameter") -> float:
+    """Σ_layers Σ_k w_k · |saliency_k| over the pass's layer outputs (conv: before its BN), w_k = the weight
+    entries of output channel k (`per_parameter`, as the reference code broadcasts before summing) or 1."""
     if weighting not in FISHER_WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; expected one of {FISHER_WEIGHTINGS}")
-    layers = scored_layers(network)
-    totals: dict[str, torch.Tensor] = {}
-
-    def keep(name: str, activation: torch.Tensor):
-        def on_grad(grad: torch.Tensor):
-            product = activation * grad
-            per_channel = product.sum(dim=tuple(range(2, product.dim()))) if product.dim() > 2 else product
-            saliency = per_channel.pow(2).mean(0).mul(0.5)
-            totals[name] = saliency if name not in totals else totals[name] + saliency
-        return on_grad
-
-    def hook(name):
-        def forward_hook(_module, _inputs, output):
-            if output.requires_grad:
-                output.register_hook(keep(name, output.detach()))
-        return forward_hook
-
-    handles = [m.register_forward_hook(hook(name)) for name, m in layers]
-    try:
-        loss = F.cross_entropy(network(images).logits, labels)
-        torch.autograd.grad(loss, [m.weight for _, m in layers], allow_unused=True)
-    finally:
-        for handle in handles:
-            handle.remove()
     value = 0.0
-    for name, module in layers:
-        if name in totals:
-            per_entry = module.weight[0].numel() if weighting == "per_parameter" else 1
-            value += float(totals[name].abs().double().sum()) * per_entry
-    return value, len(totals)
+    for weight, saliency in zip(passed.weights, passed.saliencies):
+        if saliency is not None:
+            per_entry = weight[0].numel() if weighting == "per_parameter" else 1
+            value += float(saliency.abs().double().sum()) * per_entry
+    return value
 
 
 def fisher_score(ctx: EvalContext, settings: FisherSettings) -> ProxyResult:
-    images, labels = _batch(ctx, settings, "fisher")
-    network = _network(ctx, settings)
-    value, reached = fisher_value(network, images, labels, settings.weighting)
-    return _result(value, {"layers": len(scored_layers(network)), "layers_with_gradient": reached})
+    passed, cached = shared_pass(ctx, settings, "fisher")
+    reached = sum(s is not None for s in passed.saliencies)
+    return _result(fisher_value(passed, settings.weighting),
+                   {**_pass_diagnostics(passed, cached), "layers_with_gradient": reached})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from zcbench.proxies.registry import REGISTRY
 from zcbench.spaces.nb201_networks import NetOutput
 
 NAMES = ("grad_norm", "snip", "plain", "grasp", "fisher", "synflow", "l2_norm")
+SHARED_PASS = ("grad_norm", "snip", "plain", "fisher")
 TINY = {"channels": 4, "cells": 1}
 SIZE = 3  # toy input 3×3×3
 
@@ -125,9 +126,9 @@ def test_fisher_matches_the_hand_formula_on_layer_outputs(weighting):
     layer2 = 0.5 * np.mean((logits * d_logits) ** 2, axis=0)
     fan_in = (W1.shape[1], W2.shape[1]) if weighting == "per_parameter" else (1, 1)
     expected = layer1.sum() * fan_in[0] + layer2.sum() * fan_in[1]
-    value, reached = zoo.fisher_value(net, x, y, weighting)
-    assert reached == 2
-    assert value == pytest.approx(expected, rel=1e-10)
+    passed = zoo.weight_gradients(net, x, y)
+    assert all(s is not None for s in passed.saliencies)
+    assert zoo.fisher_value(passed, weighting) == pytest.approx(expected, rel=1e-10)
 
 
 def test_synflow_of_a_positive_linear_chain_is_depth_times_the_path_sum():
@@ -213,22 +214,31 @@ def test_log10_abs_edge_cases():
 # ---------------------------------------------------------------------------------------------
 # the shared pass (§G.1)
 
-def test_shared_pass_runs_one_backward_for_grad_norm_snip_and_plain():
+def test_shared_pass_runs_one_backward_for_grad_norm_snip_plain_and_fisher():
     images = tiny_images()
     cell = TEST_CELLS["nb201"]["mixed"]
     kwargs = dict(data=images, setting="naslib", seed=5, batch_size=16, **TINY)
     fresh = {}
-    for name in ("grad_norm", "snip", "plain"):
+    for name in SHARED_PASS:
         zoo.clear_run_cache()
         fresh[name] = REGISTRY.get(name).score(cell, **kwargs)
     zoo.clear_run_cache()
-    shared = {name: REGISTRY.get(name).score(cell, **kwargs) for name in ("grad_norm", "snip", "plain")}
-    assert zoo.run_cache_info()["misses"] == 1 and zoo.run_cache_info()["hits"] == 2
-    assert [r.diagnostics["cached_pass"] for r in shared.values()] == [False, True, True]
+    shared = {name: REGISTRY.get(name).score(cell, **kwargs) for name in SHARED_PASS}
+    assert zoo.run_cache_info()["misses"] == 1 and zoo.run_cache_info()["hits"] == 3
+    assert [r.diagnostics["cached_pass"] for r in shared.values()] == [False, True, True, True]
     for name in fresh:
         assert shared[name].value == fresh[name].value, name  # bit-identical to separate passes
     other_seed = REGISTRY.get("snip").score(cell, **{**kwargs, "seed": 6})
     assert other_seed.diagnostics["cached_pass"] is False and other_seed.value != shared["snip"].value
+
+
+def test_fisher_weighting_reuses_the_pass_but_changes_the_value():
+    cell = TEST_CELLS["nb201"]["conv"]
+    kwargs = dict(data=tiny_images(), setting="naslib", batch_size=16, **TINY)
+    zoo.clear_run_cache()
+    per_parameter = REGISTRY.get("fisher").score(cell, **kwargs)
+    per_channel = REGISTRY.get("fisher").score(cell, weighting="per_channel", **kwargs)
+    assert per_channel.diagnostics["cached_pass"] and per_channel.value < per_parameter.value
 
 
 def test_shared_pass_key_includes_the_settings():

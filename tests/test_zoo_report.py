@@ -100,3 +100,50 @@ def test_params_and_flops_are_computed_for_the_table_cells(fake):
     rows = tables[0].frame.set_index("published")
     assert rows.loc["params", "status"] == "ok" and rows.loc["params", "n"] == len(CELLS)
     assert rows.loc["params", "kendall"] == 1.0  # the fake table's #params are the exact counts
+
+
+# ---------------------------------------------------------------------------------------------
+# the zoo vs accuracy (report section and the Z1 context rows)
+
+def zoo_sweep_rows(values_by_seed: dict[int, np.ndarray], proxy: str = "grad_norm") -> pd.DataFrame:
+    frame = our_rows(values_by_seed)
+    spec = REGISTRY.get(proxy)
+    return frame.assign(proxy=proxy, setting="code", settings_hash=settings_hash(spec.presets["code"]))
+
+
+@pytest.fixture(scope="module")
+def zoo_sweep(fake, tmp_path_factory):
+    results = tmp_path_factory.mktemp("zoo_sweep")
+    rng = np.random.default_rng(1)
+    accuracy = fake["truth"].set_index("index")["cifar10_test_v1_1"].loc[CELLS].to_numpy()
+    values = {seed: accuracy + rng.normal(0, 3, len(CELLS)) for seed in (0, 1, 2)}
+    write_library_table(results / "sweeps" / "zoo_fake", zoo_sweep_rows(values))
+    inputs = ins.load_inputs(fake["root"] / "data", results, quick=True)
+    return {"inputs": inputs, "values": values, "accuracy": accuracy}
+
+
+def test_accuracy_section_gives_tau_and_rho_per_seed_mean_with_an_interval(zoo_sweep):
+    (table,) = zoo.accuracy_section(zoo_sweep["inputs"])
+    rows = table.frame.set_index("proxy")
+    taus = [kendalltau(v, zoo_sweep["accuracy"]).statistic for v in zoo_sweep["values"].values()]
+    assert rows.loc["grad_norm", "seeds"] == "0,1,2" and rows.loc["grad_norm", "n"] == len(CELLS)
+    assert rows.loc["grad_norm", "kendall"] == pytest.approx(round(float(np.mean(taus)), 3), abs=1e-3)
+    grad_norm = rows.loc["grad_norm"]
+    assert grad_norm["kendall_low"] < grad_norm["kendall"] < grad_norm["kendall_high"]
+    assert rows.loc["grad_norm", "zico_tab1_tau"] == zoo.ZICO_TABLE1_TAU_C10["grad_norm"]
+    assert rows.loc["snip", "status"] == "needs-results"  # listed, never dropped
+    assert "configs/nb201_zoo_cifar10.toml" in rows.loc["snip", "enable"]
+
+
+def test_z1_rows_are_context_with_our_value_when_it_exists(zoo_sweep):
+    from zcbench.reports.ledger.claims import all_claims
+    from zcbench.reports.ledger.run import evaluate
+
+    claims = {c.id: c for c in all_claims()}
+    computed, _, _ = evaluate(claims["Z1/grad_norm"], zoo_sweep["inputs"])
+    taus = [kendalltau(v, zoo_sweep["accuracy"]).statistic for v in zoo_sweep["values"].values()]
+    assert computed["verdict"] == "context" and computed["our_value"] == pytest.approx(np.mean(taus), abs=1e-9)
+    assert computed["seeds"] == [0, 1, 2] and computed["interval"]["seeds"] == 3
+    missing, _, _ = evaluate(claims["Z1/snip"], zoo_sweep["inputs"])
+    assert missing["verdict"] == "context" and missing["our_value"] is None
+    assert "configs/nb201_zoo_sample1000.toml" in missing["enable"]

@@ -1,14 +1,14 @@
 """Every ledger claim, gathered from the paper modules in claims.md order (TE-NAS, KNAS, Revisit,
-EnTranNAS); each module defines its claims next to its own compute functions."""
+EnTranNAS, then ZiCo's zoo τ as context); each module defines its claims next to its own compute functions."""
 from __future__ import annotations
 
-from zcbench.reports.ledger import entrannas, knas, revisit, tenas
+from zcbench.reports.ledger import entrannas, knas, revisit, tenas, zoo
 from zcbench.reports.ledger.core import PAPERS, Claim
 from zcbench.spaces.errors import ZcbenchError
 
 
 def all_claims() -> list[Claim]:
-    claims = tenas.claims() + knas.claims() + revisit.claims() + entrannas.claims()
+    claims = tenas.claims() + knas.claims() + revisit.claims() + entrannas.claims() + zoo.claims()
     ids = [c.id for c in claims]
     duplicated = {i for i in ids if ids.count(i) > 1}
     if duplicated:
@@ -31,7 +31,8 @@ def claims_markdown() -> str:
     from zcbench.reports.render import format_value
 
     lines = ["# The claims ledger", "",
-             "Every quantitative claim of the four papers that zcbench tracks, with the paper's value, how we "
+             "Every quantitative claim of the four papers that zcbench tracks (and, last, the zoo τ ZiCo reports, as "
+             "context), with the paper's value, how we "
              "compute ours and the verdict rule (docs/reproduce.md explains the rules and intervals). Generated "
              "from `reports/ledger/` by `python -c \"from zcbench.reports.ledger.claims import write_claims_doc; "
              "write_claims_doc('docs/claims.md')\"`; do not edit by hand.", ""]

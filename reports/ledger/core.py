@@ -39,12 +39,15 @@ PAPERS = {
     "Revisit": "Yang et al., Revisiting Training-free NAS Metrics: An Efficient Training-based Method (WACV 2023)",
     "EnTranNAS": "Yang et al., Towards Improving the Consistency, Efficiency, and Flexibility of "
                  "Differentiable NAS (CVPR 2021)",
+    "ZiCo": "Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients (ICLR 2023), "
+            "Tab. 1: the τ of the zero-cost zoo on NB201, quoted as context beside ours (not one of the four "
+            "papers: nothing here is judged)",
 }
 # Claims name proxies by their registry names: κ = `ntk`, R = `lr1`, Revisit's LR2 = `naswot`,
 # NASWOT v1 = `naswot_v1`, KNAS MGM = `mgm`, Revisit's angle / loss = `angle` / `loss`.
 # Which benchmark file each paper's code reads, most faithful first (protocols §D.1, §E.11).
 VERSION_PREFERENCE = {"TE-NAS": ("v1_0", "v1_1", "nats"), "KNAS": ("v1_0", "v1_1", "nats"),
-                      "Revisit": ("v1_1", "nats", "v1_0")}
+                      "Revisit": ("v1_1", "nats", "v1_0"), "ZiCo": ("nats", "v1_1", "v1_0")}
 NB201_DATASETS = ("cifar10", "cifar100", "imagenet16")
 SHORT = {"cifar10": "C10", "cifar100": "C100", "imagenet16": "IN16", "nb101": "NB101"}
 

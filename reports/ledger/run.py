@@ -23,7 +23,7 @@ from zcbench.reports.ledger import knas, nb101, revisit, sections, zoo
 from zcbench.reports.ledger.claims import all_claims, select
 from zcbench.reports.ledger.core import KINDS, VERDICTS, Missing
 from zcbench.reports.ledger.figures import report_figures
-from zcbench.reports.ledger.rules import describe, judge
+from zcbench.reports.ledger.rules import Fixed, describe, judge
 from zcbench.reports.tables import ReportTable
 
 
@@ -48,8 +48,9 @@ def evaluate(claim, inputs) -> tuple[dict, list, list]:
         return entry, [], []
     try:
         outcome = KINDS[claim.kind].compute(claim, inputs)
-    except Missing as missing:
-        entry.update(verdict=missing.verdict, enable=missing.enable, explanation=VERDICTS[missing.verdict])
+    except Missing as missing:  # a Fixed verdict (context) stands; our value is then missing, `enable` says why
+        verdict = claim.rule.verdict if isinstance(claim.rule, Fixed) else missing.verdict
+        entry.update(verdict=verdict, enable=missing.enable, explanation=VERDICTS[verdict])
         return entry, [], []
     verdict, why = judge(claim, outcome)
     shown = next((x for x in (outcome.interval, outcome.band, outcome.welch) if x is not None), None)
@@ -117,6 +118,7 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
     fig1_tables, fig1_figures = revisit.fig1_section(inputs)
     nb101_tables, nb101_figures = nb101.nb101_section(inputs, entries)
     zoo_tables, zoo_figures = zoo.concordance_section(inputs)
+    zoo_tables += zoo.accuracy_section(inputs)
     tables = (space_tables + sections.groups_section(inputs) + revisit.table5_section(entries)
               + sections.correlation_section(inputs) + sections.pruning_section(inputs)
               + nb101.nb101_sample_section(inputs) + nb101_tables + fig1_tables + zoo_tables

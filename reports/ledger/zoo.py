@@ -1,5 +1,6 @@
 """The zero-cost zoo beside the four papers: concordance of our scores with NAS-Bench-Suite-Zero's
-published NB201 table (protocols §G.15) and the published τ other papers quote for these proxies.
+published NB201 table (protocols §G.15), the zoo's agreement with accuracy over NB201, and the published
+τ other papers quote for these proxies.
 
 Read from the library's `concordance/*` entries (scored in NASLib's settings, batch 32; never read by a
 paper's claims) and the published table in the data directory. Per proxy and proxy seed: τ and ρ
@@ -8,6 +9,11 @@ on the same cells, the published column's τ with its own single-trial validatio
 seed-to-seed τ (the ceiling any τ against another implementation's draw can reach). The τ with
 accuracy that ZiCo (Li et al., ICLR'23, Tab. 1, CIFAR-10, all NB201 cells) quotes is listed as context
 next to it: other settings, other cells, not judged.
+
+The accuracy section and the `Z1/*` ledger rows read the zoo's own sweeps (preset `code`, batch 64:
+`ZOO_PLANS`): τ and ρ with CIFAR-10 test accuracy per proxy seed on the archs every seed scored, with
+the prediction interval of every correlation claim (seed spread + bootstrap over the sampled archs),
+seed 0's all-cells value beside it, and ZiCo Tab. 1's τ as context.
 """
 from __future__ import annotations
 
@@ -17,7 +23,9 @@ import pandas as pd
 from zcbench.reports import plots, stats
 from zcbench.reports.concordance import OK, concordance
 from zcbench.reports.ledger import inputs as ins
-from zcbench.reports.ledger.core import Missing
+from zcbench.reports.ledger.core import Claim, Missing, claim_kind
+from zcbench.reports.ledger.kinds import compute_tau_with_accuracy, seed_correlation
+from zcbench.reports.ledger.rules import Fixed
 from zcbench.reports.results import concordance_tables, read_table
 from zcbench.reports.tables import ReportTable
 from zcbench.spaces.errors import ZcbenchError
@@ -25,6 +33,14 @@ from zcbench.spaces.errors import ZcbenchError
 # ZiCo Tab. 1, Kendall τ with CIFAR-10 test accuracy over NB201 (quoted as context, not a claim we check).
 ZICO_TABLE1_TAU_C10 = {"grad_norm": 0.46, "snip": 0.46, "grasp": 0.37, "fisher": 0.40, "synflow": 0.54,
                        "params": 0.57, "zico": 0.61}
+ZOO_PLANS = ("configs/nb201_zoo_cifar10.toml (grad_norm, snip, plain, fisher, synflow, l2_norm: all cells, seed 0), "
+             "configs/nb201_zoo_sample1000.toml (grasp, zico: 1,000 cells, seed 0) and "
+             "configs/nb201_zoo_seeds_sample1000.toml (all eight, seeds 1 and 2)")
+ZOO_RUN = ("run `zcbench sweep run CONFIG --data-dir <data>`, then `zcbench sweep merge` with the same arguments, "
+           f"for {ZOO_PLANS}")
+ACCURACY_PROXIES = ("grad_norm", "snip", "plain", "fisher", "grasp", "synflow", "l2_norm", "zico", "params")
+CONTEXT = Fixed("context", "ZiCo's τ for a proxy outside the four papers, in ZiCo's own settings (its batch, "
+                           "inputs and benchmark file): listed beside ours, not judged")
 HOW_TO_COMPUTE = ("run `zcbench sweep run configs/zoo_naslib_concordance.toml --data-dir <data>` and "
                   "`zcbench sweep merge` with the same arguments (writes results/concordance/zoo_naslib_concordance/)")
 EXACT_PROXIES = ("params", "flops")  # computed here for the table's cells
@@ -128,3 +144,72 @@ def published_tau(published: pd.DataFrame, measure: str, val_accuracy: pd.Series
 def _tau(x: pd.Series, y: pd.Series) -> float:
     x_finite, y_finite, _ = stats.aligned_finite(x, y)
     return stats.kendall(x_finite, y_finite) if len(x_finite) > 2 else np.nan
+
+
+# ------------------------------------------------------------------------------------ zoo vs accuracy
+
+@claim_kind("zoo_tau_with_accuracy", params=("proxy", "datasets"))
+def compute_zoo_tau_with_accuracy(claim, inputs):
+    """`tau_with_accuracy`, with the zoo's sweeps named when results are missing."""
+    try:
+        return compute_tau_with_accuracy(claim, inputs)
+    except Missing as missing:
+        if missing.verdict != "needs-results":
+            raise
+        raise Missing("needs-results", f"{missing.enable}; {ZOO_RUN}") from None
+
+
+def claims() -> list[Claim]:
+    return [Claim(f"Z1/{proxy}", "Z1", "ZiCo", "Tab. 1", f"Kendall τ({proxy}, test accuracy), all NB201 cells, "
+                  "CIFAR-10, ZiCo's settings", value,
+                  f"Kendall τ-b of raw {proxy} scores (preset `code`) with CIFAR-10 test accuracy per proxy seed, on "
+                  "the archs every seed scored; seed 0's all-cells value in the details",
+                  "zoo_tau_with_accuracy", CONTEXT, {"proxy": proxy, "datasets": ("cifar10",)})
+            for proxy, value in ZICO_TABLE1_TAU_C10.items()]
+
+
+def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
+    """One row per zoo proxy: n, seeds, τ and ρ with accuracy and their prediction intervals, seed 0's
+    all-cells τ, ZiCo Tab. 1's τ; a proxy without results is a row that says which sweep computes it."""
+    rows = []
+    for name in ACCURACY_PROXIES:
+        row = {"proxy": name, "zico_tab1_tau": ZICO_TABLE1_TAU_C10.get(name, np.nan)}
+        try:
+            found = ins.seed_scores(inputs, name, "cifar10")
+        except Missing as missing:
+            rows.append({**row, "status": missing.verdict, "enable": ZOO_RUN if name != "params" else missing.enable})
+            continue
+        raw = {s: f.values for s, f in found.items()}
+        truth = {s: accuracy for s in raw}
+        tau, details, common = seed_correlation(inputs, raw, truth, list(found.values()))
+        rho, _, _ = seed_correlation(inputs, raw, truth, list(found.values()), stats.spearman)
+        whole = details["single_seed_larger_sets"].get(min(raw), {})
+        first = found[min(raw)]
+        rows.append({**row, "setting": first.provenance["setting"], "seeds": ",".join(map(str, sorted(raw))),
+                     "n": len(common), "kendall": tau.estimate, "kendall_low": tau.low, "kendall_high": tau.high,
+                     "spearman": rho.estimate, "spearman_low": rho.low, "spearman_high": rho.high,
+                     "kendall_first_seed_all_scored": whole.get("value", np.nan),
+                     "n_first_seed": whole.get("n", np.nan),
+                     "failed": sum(f.failed for f in found.values()), "status": "computed", "enable": ""})
+    columns = ["proxy", "setting", "seeds", "n", "kendall", "kendall_low", "kendall_high", "spearman", "spearman_low",
+               "spearman_high", "kendall_first_seed_all_scored", "n_first_seed", "zico_tab1_tau", "failed", "status",
+               "enable"]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def accuracy_section(inputs) -> list[ReportTable]:
+    """The zoo's τ and ρ with CIFAR-10 test accuracy, with intervals and seeds, beside ZiCo Tab. 1."""
+    key, title = "zoo-accuracy", "Zero-cost zoo vs CIFAR-10 test accuracy (preset `code`), beside ZiCo Tab. 1"
+    try:
+        spec, accuracy, note = ins.target(inputs, "ZiCo", "cifar10")
+    except Missing as missing:
+        frame = pd.DataFrame([{"status": missing.verdict, "enable": missing.enable}])
+        return [ReportTable(key, title + " (not computed)", frame, "none", "NB201 cells")]
+    table = accuracy_rows(inputs, accuracy)
+    notes = ("τ / ρ: mean over proxy seeds on the archs every seed scored, with the 95 % prediction interval for one "
+             "new draw (seed spread + bootstrap over archs when they are a sample); kendall_first_seed_all_scored: "
+             "seed 0 on every arch it scored; ZiCo Tab. 1: quoted context (NATS-Bench, the authors' inputs), not "
+             "judged; our inputs are CIFAR-10 test JPEGs where the zero-cost-nas scripts use a training batch"
+             + (f"; {note}" if note else ""))
+    return [ReportTable(key, title, table.round(3), spec.describe(), "NB201 cells each proxy's sweeps scored",
+                        int(table["failed"].fillna(0).sum()), notes)]

@@ -180,10 +180,11 @@ def check_fisher(spec, settings, space, cells, images) -> dict:
     def max_diff(proxy_settings):
         diffs = []
         for cell in cells:
-            with _capture(module, "fisher_value") as calls:
+            module.clear_run_cache()
+            with _capture(module, "weight_gradients") as calls:
                 result = _score(spec, proxy_settings, space, cell, images)
-            (args, kwargs), _ = calls[0]
-            diffs.append(_rel(independent_fisher(*args, **kwargs), result.value))
+            (args, _), _ = calls[0]
+            diffs.append(_rel(independent_fisher(*args, proxy_settings.weighting), result.value))
         return max(diffs), len(cells)
 
     float64_diff, compared = max_diff(dataclasses.replace(settings, dtype="float64"))
