@@ -181,6 +181,14 @@ def angleloss_settings(base: PruningSettings = CODE, criterion: str = "angleloss
     return AngleLossPruningSettings(**fields)
 
 
+def criterion_settings(criterion: str, base: PruningSettings = CODE) -> PruningSettings:
+    """The settings a search with `criterion` runs under on the `base` preset (the training criteria with
+    one short training per candidate): the settings hash its stored runs carry."""
+    if criterion in TRAINING_CRITERIA:
+        return angleloss_settings(base, criterion)
+    return dataclasses.replace(base, criterion=criterion)
+
+
 def round_significant(value: float, digits: int) -> float:
     """`value` rounded to `digits` significant figures (the authors' sort key; 1e-8 guards log10 of
     values just below a power of ten)."""

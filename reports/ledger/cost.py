@@ -7,11 +7,9 @@ the explanation says which sweep or search would give one.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
-from zcbench.benchmarks.pruning import CODE as PRUNING_CODE
+from zcbench.benchmarks.pruning import criterion_settings
 from zcbench.proxies.registry import settings_hash
 from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger.core import Claim, Missing, Outcome, claim_kind
@@ -70,7 +68,7 @@ def compute_proxy_cost(claim, inputs) -> Outcome:
 @claim_kind("search_cost", params=("criterion",))
 def compute_search_cost(claim, inputs) -> Outcome:
     """Mean wall seconds of one stored TE-NAS pruning search (`code` preset, the claim's criterion), per dataset."""
-    wanted = settings_hash(dataclasses.replace(PRUNING_CODE, criterion=claim.params["criterion"]))
+    wanted = settings_hash(criterion_settings(claim.params["criterion"]))
     runs = inputs.pruning_runs
     runs = runs[runs["settings_hash"] == wanted] if not runs.empty else runs
     values, details = {}, {}
@@ -102,7 +100,7 @@ def proxy_cost_claim(cid: str, paper: str, where: str, setting: str, value, prox
                  {"proxies": tuple(proxies), **params})
 
 
-def search_cost_claim(cid: str, paper: str, where: str, setting: str, value) -> Claim:
+def search_cost_claim(cid: str, paper: str, where: str, setting: str, value, criterion: str = "rank_sum") -> Claim:
     return Claim(cid, cid.split("/")[0], paper, where, setting, value,
-                 "mean wall seconds of our stored pruning searches (code preset, rank sum), on the host named",
-                 "search_cost", COST_RULE, {"criterion": "rank_sum"})
+                 f"mean wall seconds of our stored pruning searches (code preset, criterion {criterion}), on the "
+                 "host named", "search_cost", COST_RULE, {"criterion": criterion})

@@ -7,14 +7,12 @@ seed the results hold, on the archs every seed scored, and builds the prediction
 """
 from __future__ import annotations
 
-import dataclasses
 import random
 
 import numpy as np
 import pandas as pd
 
-from zcbench.benchmarks.pruning import CODE as PRUNING_CODE
-from zcbench.benchmarks.pruning import TRAINING_CRITERIA, angleloss_settings
+from zcbench.benchmarks.pruning import TRAINING_CRITERIA, criterion_settings
 from zcbench.proxies.combinations import combination_names, combine, get_combination
 from zcbench.proxies.registry import settings_hash
 from zcbench.reports import stats, uncertainty
@@ -307,8 +305,7 @@ def compute_pruning_search(claim, inputs) -> Outcome:
     criterion; runs with other settings hashes are not mixed in), tested against the paper's runs."""
     dataset, criterion = claim.params["dataset"], claim.params["criterion"]
     trained = criterion in TRAINING_CRITERIA
-    wanted = settings_hash(angleloss_settings(PRUNING_CODE, criterion) if trained else
-                           dataclasses.replace(PRUNING_CODE, criterion=criterion))
+    wanted = settings_hash(criterion_settings(criterion))
     runs = inputs.pruning_runs
     if not runs.empty:
         runs = runs[(runs["dataset"] == dataset) & (runs["settings_hash"] == wanted)]
