@@ -135,6 +135,19 @@ def test_accuracy_section_gives_tau_and_rho_per_seed_mean_with_an_interval(zoo_s
     assert "configs/nb201_zoo_cifar10.toml" in rows.loc["snip", "enable"]
 
 
+def test_accuracy_section_shows_the_suite_tables_own_rho(fake, zoo_sweep):
+    from scipy.stats import spearmanr
+
+    table = json.loads((fake["root"] / "data" / "naslib-zc" / ps.FILE_NAME).read_text())["cifar10"]
+    synflow = [cell["synflow"]["score"] for cell in table.values()]
+    val_accuracy = [cell["val_accuracy"] for cell in table.values()]
+    (section,) = zoo.accuracy_section(zoo_sweep["inputs"])
+    rows = section.frame.set_index("proxy")
+    assert rows.loc["synflow", "suite_rho_val_accuracy"] == pytest.approx(
+        round(spearmanr(synflow, val_accuracy).statistic, 3), abs=1e-3)
+    assert np.isnan(rows.loc["zico", "suite_rho_val_accuracy"])  # the Suite has no ZiCo column
+
+
 def test_z1_rows_are_context_with_our_value_when_it_exists(zoo_sweep):
     from zcbench.reports.ledger.claims import all_claims
     from zcbench.reports.ledger.run import evaluate

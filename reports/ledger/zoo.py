@@ -136,9 +136,15 @@ def tau_with(ours: pd.DataFrame, row, accuracy: pd.Series) -> float:
 
 
 def published_tau(published: pd.DataFrame, measure: str, val_accuracy: pd.Series) -> float:
+    return published_correlation(published, measure, val_accuracy, stats.kendall)
+
+
+def published_correlation(published: pd.DataFrame, measure: str, val_accuracy: pd.Series, statistic) -> float:
+    """`statistic` of the published CIFAR-10 column `measure` with `val_accuracy` on the cells both have."""
     rows = published[(published["dataset"] == "cifar10") & (published["proxy"] == measure)
                      & (published["status"] == OK)]
-    return _tau(rows.set_index("index")["value"].astype(np.float64), val_accuracy)
+    x, y, _ = stats.aligned_finite(rows.set_index("index")["value"].astype(np.float64), val_accuracy)
+    return statistic(x, y) if len(x) > 2 else np.nan
 
 
 def _tau(x: pd.Series, y: pd.Series) -> float:
@@ -168,12 +174,32 @@ def claims() -> list[Claim]:
             for proxy, value in ZICO_TABLE1_TAU_C10.items()]
 
 
+def suite_rho(published: pd.DataFrame | None, proxy: str) -> float:
+    """Spearman ρ of NAS-Bench-Suite-Zero's released CIFAR-10 column for `proxy` with the table's own
+    single-trial val_accuracy (what its Fig. 2 shows, on the released cells); NaN without one."""
+    from zcbench.spaces.published_scores import TARGET, published_name
+
+    measure = published_name(proxy)
+    if published is None or measure is None:
+        return np.nan
+    target = published[(published["dataset"] == "cifar10") & (published["proxy"] == TARGET)].set_index("index")
+    return published_correlation(published, measure, target["value"].astype(np.float64), stats.spearman)
+
+
 def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
     """One row per zoo proxy: n, seeds, τ and ρ with accuracy and their prediction intervals, seed 0's
-    all-cells τ, ZiCo Tab. 1's τ; a proxy without results is a row that says which sweep computes it."""
+    all-cells τ, ZiCo Tab. 1's τ, NAS-Bench-Suite-Zero's own ρ; a proxy without results is a row that
+    says which sweep computes it."""
+    from zcbench.spaces.published_scores import load_published_scores
+
+    try:
+        published = load_published_scores(data_dir=inputs.data_dir)
+    except ZcbenchError:
+        published = None
     rows = []
     for name in ACCURACY_PROXIES:
-        row = {"proxy": name, "zico_tab1_tau": ZICO_TABLE1_TAU_C10.get(name, np.nan)}
+        row = {"proxy": name, "zico_tab1_tau": ZICO_TABLE1_TAU_C10.get(name, np.nan),
+               "suite_rho_val_accuracy": suite_rho(published, name)}
         try:
             found = ins.seed_scores(inputs, name, "cifar10")
         except Missing as missing:
@@ -192,8 +218,8 @@ def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
                      "n_first_seed": whole.get("n", np.nan),
                      "failed": sum(f.failed for f in found.values()), "status": "computed", "enable": ""})
     columns = ["proxy", "setting", "seeds", "n", "kendall", "kendall_low", "kendall_high", "spearman", "spearman_low",
-               "spearman_high", "kendall_first_seed_all_scored", "n_first_seed", "zico_tab1_tau", "failed", "status",
-               "enable"]
+               "spearman_high", "kendall_first_seed_all_scored", "n_first_seed", "zico_tab1_tau",
+               "suite_rho_val_accuracy", "failed", "status", "enable"]
     return pd.DataFrame(rows).reindex(columns=columns)
 
 
@@ -209,7 +235,9 @@ def accuracy_section(inputs) -> list[ReportTable]:
     notes = ("τ / ρ: mean over proxy seeds on the archs every seed scored, with the 95 % prediction interval for one "
              "new draw (seed spread + bootstrap over archs when they are a sample); kendall_first_seed_all_scored: "
              "seed 0 on every arch it scored; ZiCo Tab. 1: quoted context (NATS-Bench, the authors' inputs), not "
-             "judged; our inputs are CIFAR-10 test JPEGs where the zero-cost-nas scripts use a training batch"
+             "judged; suite_rho_val_accuracy: Spearman ρ of NAS-Bench-Suite-Zero's released column with its own "
+             "single-trial val_accuracy on the released CIFAR-10 cells (their Fig. 2 statistic, batch 32), not ours; "
+             "our inputs are CIFAR-10 test JPEGs where the zero-cost-nas scripts use a training batch"
              + (f"; {note}" if note else ""))
     return [ReportTable(key, title, table.round(3), spec.describe(), "NB201 cells each proxy's sweeps scored",
                         int(table["failed"].fillna(0).sum()), notes)]
