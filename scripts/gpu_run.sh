@@ -5,12 +5,13 @@
 #
 #   OUT=/tmp/out scripts/gpu_run.sh [--budget SECONDS] [--data-dir DIR] [--device cuda] [--threads N] [--dry-run]
 #
-# Four lanes run side by side on the one GPU (one `zcbench sweep run` process each, N torch threads each),
+# Five lanes run side by side on the one GPU (one `zcbench sweep run` process each, N torch threads each),
 # every lane working down its list of sweep configs (configs/*.toml), most valuable first:
 #   1. κ `code` (C16 N5) on Revisit's random-search cells → the 100-cell uniform sample → its seed subsample
 #   2. short training (angle, angle_feat, loss) on Revisit's cells → the 200-cell uniform sample
 #   3. κ `supernet` on Revisit's cells → the 1,000-cell sample → its seed subsample
 #   4. MGM float32 `code` on the 1,000-cell sample → MGM float64 over all 15,625 cells
+#   5. the gradient-family zoo over all cells → grasp and zico on the 1,000-cell sample → seeds 1–2 there
 # Each `sweep run` gets `timeout -s TERM` with the time left to the deadline (start + budget): an interrupted
 # sweep keeps its finished shards (atomic commits) and the next run of this script, or `zcbench sweep run` on
 # the same config and --out, resumes it. Then every sweep is merged (`sweep merge`, or `--partial` for the
@@ -55,7 +56,8 @@ if [ -n "${PYTHON:-}" ]; then :; elif [ -x .venv/bin/python ]; then PYTHON=.venv
 LANES="${GPU_RUN_LANES:-nb201_ntk_code_revisit_search_cells nb201_ntk_code_sample100 nb201_ntk_code_seeds_sample30;\
 nb201_shorttrain_revisit_search_cells nb201_shorttrain_sample200;\
 nb201_ntk_revisit_search_cells nb201_ntk_supernet_sample1000 nb201_ntk_supernet_seeds_sample200;\
-nb201_mgm_code_float32_sample1000 nb201_mgm_cifar10}"
+nb201_mgm_code_float32_sample1000 nb201_mgm_cifar10;\
+nb201_zoo_cifar10 nb201_zoo_sample1000 nb201_zoo_seeds_sample1000}"
 
 CONFIG_DIR="${GPU_RUN_CONFIG_DIR:-configs}"
 mkdir -p "$OUT/configs" "$OUT/sweeps" "$OUT/logs"

@@ -22,7 +22,8 @@ ZCBENCH = REPO / ".venv" / "bin" / "zcbench"
 GPU_LANE_CONFIGS = ("nb201_ntk_code_revisit_search_cells", "nb201_ntk_code_sample100",
                     "nb201_ntk_code_seeds_sample30", "nb201_shorttrain_revisit_search_cells",
                     "nb201_shorttrain_sample200", "nb201_ntk_revisit_search_cells", "nb201_ntk_supernet_sample1000",
-                    "nb201_ntk_supernet_seeds_sample200", "nb201_mgm_code_float32_sample1000", "nb201_mgm_cifar10")
+                    "nb201_ntk_supernet_seeds_sample200", "nb201_mgm_code_float32_sample1000", "nb201_mgm_cifar10",
+                    "nb201_zoo_cifar10", "nb201_zoo_sample1000", "nb201_zoo_seeds_sample1000")
 SLOW_LANE = """name = "slow_lane"
 space = "nb201"
 datasets = ["cifar10"]
