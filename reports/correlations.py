@@ -55,4 +55,6 @@ def correlation_table(key: str, title: str, scores: dict[str, pd.Series], truth:
                        f"{arch_set.describe()}; rows with a score per proxy in column `archs`",
                        int(frame["excluded"].sum()),
                        "scores oriented higher-is-better; partial τ controls for #Param; within-class τ is the "
-                       "size-weighted mean over the same-#Param classes; best_rank = 1 is the best arch of the set")
+                       "size-weighted mean over the same-#Param classes; best_rank = 1 is the best arch of the set; "
+                       "a proxy marked (partial sweep) is read from the finished shards of an unfinished sweep: "
+                       "consecutive indices, not a uniform sample of the space")

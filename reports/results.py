@@ -66,15 +66,17 @@ def unmerged_sweeps(results_dir) -> list[str]:
 
 
 def load_results(results_dir) -> pd.DataFrame:
-    """All library tables under a directory, with `value`, `sweep` (the entry's name) and `arch_select`
-    (how its sweep chose archs: all, sample, indices, hashes, param_group; `unknown` without a sweep.json).
+    """All library tables under a directory, with `value`, `sweep` (the entry's name), `arch_select`
+    (how its sweep chose archs: all, sample, indices, hashes, param_group; `unknown` without a sweep.json)
+    and `partial` (the entry is a partial merge of an unfinished sweep).
 
     A partial table covers fewer archs than planned; coverage is counted downstream, so claims computed
     from it are reported as indicative, never as reproduced."""
-    frames = [read_table(path).assign(arch_select=arch_selection(entry.folder))
+    frames = [read_table(path).assign(arch_select=arch_selection(entry.folder),
+                                      partial=entry.manifest.get("complete") is False)
               for entry, path in library_tables(results_dir, TABLE_KINDS)]
     if not frames:
-        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "value", "sweep", "arch_select"])
+        return pd.DataFrame(columns=[*REQUIRED_COLUMNS, "value", "sweep", "arch_select", "partial"])
     return pd.concat(frames, ignore_index=True)
 
 

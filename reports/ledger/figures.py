@@ -104,7 +104,7 @@ def proxy_accuracy_figure(inputs):
 
     if inputs.truth is None or inputs.results.empty:
         return None
-    found = available(inputs.results)
+    found, partial = available(inputs.results), ins.partial_sweeps(inputs)
     panels, targets, images = [], [], set()
     for dataset in NB201_DATASETS:
         names = [n for n in dict.fromkeys(found.loc[found["dataset"] == dataset, "proxy"]) if n in REGISTRY]
@@ -121,7 +121,8 @@ def proxy_accuracy_figure(inputs):
             panels.append({"x": x_plot, "y": y, "xlabel": f"{xlabel} (seed {seed})",
                            "ylabel": f"{SHORT[dataset]} test accuracy (%)",
                            "title": f"{proxy_label(name)}, {SHORT[dataset]}: τ = {stats.kendall(x, y):.3f}, "
-                                    f"n = {len(x):,}"})
+                                    f"n = {len(x):,}" + (" (partial)" if partial & set(scores.provenance["sweeps"])
+                                                          else "")})
             images.update(scores.provenance.get("data_source", []))
         if names:
             targets.append(spec.describe())
@@ -132,6 +133,7 @@ def proxy_accuracy_figure(inputs):
             f"{len(panels)} panels: raw proxy value of the first proxy seed (orientation as the proxy defines it) "
             f"against {'; '.join(targets)}; n = archs with a finite value on both sides (in each title); τ = "
             f"Kendall τ-b; more than 2,000 points are drawn as hexagonal bins coloured by archs per bin (log scale); "
+            f"(partial) = the finished shards of an unfinished sweep, not a uniform sample; "
             f"images: {', '.join(sorted(images)) or 'none'}.")
 
 

@@ -212,6 +212,12 @@ def seed_scores(inputs: Inputs, name: str, dataset: str, groups: bool = False) -
     return inputs.memo[key]
 
 
+def partial_sweeps(inputs: Inputs) -> set[str]:
+    """Names of the library entries read that are partial merges of unfinished sweeps."""
+    results = inputs.results
+    return set(results.loc[results["partial"].astype(bool), "sweep"]) if "partial" in results else set()
+
+
 def has_scores(inputs: Inputs, name: str, dataset: str) -> bool:
     try:
         seed_scores(inputs, name, dataset)

@@ -58,7 +58,8 @@ def groups_section(inputs) -> list[ReportTable]:
 
 def correlation_section(inputs) -> list[ReportTable]:
     """Agreement of every registered proxy with results with test accuracy, per dataset (first proxy
-    seed), over all scored archs and over the isomorphism representatives."""
+    seed), over all scored archs and over the isomorphism representatives; a proxy read from a partial
+    merge is labelled so (its archs are the finished shards, not a sample of the space)."""
     from zcbench.proxies.registry import REGISTRY
 
     if inputs.truth is None or inputs.results.empty:
@@ -74,8 +75,10 @@ def correlation_section(inputs) -> list[ReportTable]:
         except Missing:
             continue
         first = {n: min(ins.seed_scores(inputs, n, dataset).items())[1] for n in names}
-        oriented_scores = {n: ins.oriented(n, s.values) for n, s in first.items()}
-        failed = {n: s.failed for n, s in first.items()}
+        partial = ins.partial_sweeps(inputs)
+        label = {n: n + (" (partial sweep)" if partial & set(s.provenance["sweeps"]) else "") for n, s in first.items()}
+        oriented_scores = {label[n]: ins.oriented(n, s.values) for n, s in first.items()}
+        failed = {label[n]: s.failed for n, s in first.items()}
         params = ins.params_series(dataset)
         for arch_set in (groups_mod.all_archs(), groups_mod.iso_representatives()):
             tables.append(correlation_table(
