@@ -59,3 +59,49 @@ def test_stream_study_without_results_says_how_to_compute_it(tmp_path):
     inputs = ins.load_inputs(tmp_path / "data", tmp_path / "results", quick=True)
     [table] = knas.mgm_stream_section(inputs)
     assert table.frame["status"].iloc[0] == "needs-results" and "sweep run" in table.frame["enable"].iloc[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# float32 loop vs float64 (the §A4 gap over a sample of cells)
+
+def preset_rows(preset: str, values: dict[int, np.ndarray], cells) -> pd.DataFrame:
+    settings = REGISTRY.get("mgm").presets[preset]
+    return pd.concat([pd.DataFrame({
+        "space": "nb201", "arch": [str(c) for c in cells], "proxy": "mgm", "setting": preset,
+        "settings_hash": settings_hash(settings), "dataset": "cifar10", "seed": seed, "score": v, "status": "ok",
+        "seconds": 0.1, "proxy_version": 1, "package_version": "0", "git_commit": "abc", "torch_version": "t",
+        "device": "cpu", "data_source": "folder:images/fake[test]"}) for seed, v in values.items()], ignore_index=True)
+
+
+def test_precision_section_measures_the_float32_gap_and_float32_seed_to_seed_tau(tmp_path):
+    write_fake_data_dir(tmp_path / "data")
+    rng = np.random.default_rng(1)
+    all_cells = list(range(0, 15625, 100))  # float64 over more cells than the float32 sample
+    sample = all_cells[::3]
+    float64 = rng.normal(size=len(all_cells))
+    exact = pd.Series(float64, index=all_cells).loc[sample].to_numpy()
+    float32 = {seed: (exact * (1 + rng.normal(0, 0.02, len(sample))) if seed == 0 else rng.normal(size=len(sample)))
+               for seed in (0, 1, 2)}
+    write_library_table(tmp_path / "results" / "sweeps" / "mgm64", preset_rows("code64", {0: float64}, all_cells))
+    write_library_table(tmp_path / "results" / "sweeps" / "mgm32", preset_rows("code", float32, sample))
+    inputs = ins.load_inputs(tmp_path / "data", tmp_path / "results", quick=True)
+    [table] = knas.mgm_precision_section(inputs)
+    frame = table.frame
+    gap = frame[frame["comparison"] == "float32 loop vs float64"].iloc[0]
+    relative = np.abs(float32[0] - exact) / np.abs(exact)
+    assert gap["n"] == len(sample) and gap["seed_a"] == 0
+    assert abs(gap["median_rel_diff"] - np.median(relative)) < 1e-4
+    assert abs(gap["sign_agreement"] - np.mean(np.sign(float32[0]) == np.sign(exact))) < 1e-4
+    assert abs(gap["kendall"] - kendalltau(float32[0], exact).statistic) < 1e-4
+    pairs = frame[frame["comparison"] == "float32 loop, seed vs seed"]
+    assert sorted(zip(pairs["seed_a"], pairs["seed_b"])) == [(0, 1), (0, 2), (1, 2)]
+
+
+def test_precision_section_without_the_float32_sample_says_how_to_compute_it(tmp_path):
+    write_fake_data_dir(tmp_path / "data")
+    write_library_table(tmp_path / "results" / "sweeps" / "mgm64",
+                        preset_rows("code64", {0: np.ones(3)}, [1, 2, 3]))
+    inputs = ins.load_inputs(tmp_path / "data", tmp_path / "results", quick=True)
+    [table] = knas.mgm_precision_section(inputs)
+    assert table.frame["status"].tolist() == ["needs-results"]
+    assert "nb201_mgm_code_float32_sample1000" in table.frame["enable"].iloc[0]

@@ -1,5 +1,6 @@
-"""KNAS (Xu et al., ICML 2021): its claims, the MGM-vs-accuracy check (Fig. 4), and the study of MGM's
-seed-to-seed agreement under zcbench's and the authors' sample streams (protocols §A4.1)."""
+"""KNAS (Xu et al., ICML 2021): its claims, the MGM-vs-accuracy check (Fig. 4), the study of MGM's
+seed-to-seed agreement under zcbench's and the authors' sample streams (protocols §A4.1), and the gap
+between the authors' float32 loop and the float64 value over a sample of cells (protocols §A4, §E.8)."""
 from __future__ import annotations
 
 import itertools
@@ -21,6 +22,9 @@ EPOCH_LOG_ENABLE = ("per-epoch NB201 logs (training loss / validation accuracy a
 STREAMS_STUDY = "nb201_mgm_streams_sample200"
 STREAMS_HOW = (f"run `zcbench sweep run configs/{STREAMS_STUDY}.toml --data-dir <data>` and `zcbench sweep merge` "
                f"with the same arguments (writes results/studies/{STREAMS_STUDY}/)")
+PRECISION_HOW = ("run `zcbench sweep run CONFIG --data-dir <data>` and `zcbench sweep merge` with the same arguments "
+                 "for configs/nb201_mgm_code_float32_sample1000.toml (the authors' float32 loop, seeds 0–2, 1,000 "
+                 "cells) and configs/nb201_mgm_cifar10.toml (float64, seed 0, all cells)")
 MGM_NOTE = ("MGM in float64 (the numerically meaningful value; the authors' float32 loop is 1.5–3.9 % off it, "
             "docs/protocols.md)")
 
@@ -133,3 +137,56 @@ def mgm_stream_section(inputs) -> list[ReportTable]:
     return [ReportTable(key, title, table.round(3), NO_TARGET,
                         f"{cells} NB201 cells (a seeded uniform sample), seeds {sorted({s for _, s in values})}",
                         int((rows["status"] != "ok").sum()), notes)]
+
+
+# ------------------------------------------------------------------------------------ float32 vs float64
+
+def preset_values(inputs, preset: str, dataset: str = "cifar10") -> dict[int, pd.Series]:
+    """MGM values of one registry preset (its settings hash) per proxy seed, `ok` rows only, by arch."""
+    from zcbench.proxies.registry import REGISTRY, settings_hash
+
+    rows = inputs.results
+    if rows.empty:
+        return {}
+    wanted = settings_hash(REGISTRY.get("mgm").presets[preset])
+    rows = rows[(rows["space"] == "nb201") & (rows["proxy"] == "mgm") & (rows["dataset"] == dataset)
+                & (rows["settings_hash"] == wanted) & (rows["status"] == "ok")]
+    return {int(seed): part.set_index(part["arch"].astype(np.int64))["value"].astype(np.float64)
+            for seed, part in rows.groupby("seed")}
+
+
+def precision_rows(float32: dict[int, pd.Series], float64: dict[int, pd.Series]) -> pd.DataFrame:
+    """Per seed both presets scored: the relative difference of the float32 loop from float64 per cell
+    (median, 95th percentile, max), the share of cells where the two agree in sign, and τ between them;
+    per pair of float32 seeds: τ between the seeds (how much of MGM's ranking is the sample draw)."""
+    table = []
+    for seed in sorted(set(float32) & set(float64)):
+        a, b, _ = stats.aligned_finite(float32[seed], float64[seed])
+        relative = np.abs(a - b) / np.abs(b)
+        table.append({"comparison": "float32 loop vs float64", "seed_a": seed, "seed_b": seed, "n": len(a),
+                      "median_rel_diff": float(np.median(relative)), "p95_rel_diff": float(np.quantile(relative, 0.95)),
+                      "max_rel_diff": float(relative.max()), "sign_agreement": float(np.mean(np.sign(a) == np.sign(b))),
+                      "kendall": stats.kendall(a, b)})
+    for s, t in itertools.combinations(sorted(float32), 2):
+        a, b, _ = stats.aligned_finite(float32[s], float32[t])
+        table.append({"comparison": "float32 loop, seed vs seed", "seed_a": s, "seed_b": t, "n": len(a),
+                      "sign_agreement": float(np.mean(np.sign(a) == np.sign(b))), "kendall": stats.kendall(a, b)})
+    return pd.DataFrame(table, columns=["comparison", "seed_a", "seed_b", "n", "median_rel_diff", "p95_rel_diff",
+                                        "max_rel_diff", "sign_agreement", "kendall"])
+
+
+def mgm_precision_section(inputs) -> list[ReportTable]:
+    """The authors' float32 MGM against float64 on the same cells and seeds, and float32's seed-to-seed τ."""
+    key, title = "mgm-precision", "MGM: the authors' float32 loop against float64 on the same cells (CIFAR-10)"
+    float32, float64 = preset_values(inputs, "code"), preset_values(inputs, "code64")
+    if not float32 or not (set(float32) & set(float64)):
+        frame = pd.DataFrame([{"status": "needs-results", "enable": PRECISION_HOW}])
+        return [ReportTable(key, title + " (not computed)", frame, NO_TARGET, "a seeded sample of NB201 cells")]
+    table = precision_rows(float32, float64)
+    notes = ("relative difference |float32 − float64| / |float64| per cell, the same samples, weights and entries "
+             "(preset `code` = the authors' per-sample loop in float32, `code64` = the same statistic in float64); "
+             "sign agreement: share of cells whose two values have the same sign; the seed-vs-seed rows redraw "
+             "the 50 samples and the weights (protocols §A4, §E.8)")
+    return [ReportTable(key, title, table.round(4), NO_TARGET,
+                        f"the cells both presets scored per seed (float32 seeds {sorted(float32)}, float64 seeds "
+                        f"{sorted(float64)})", 0, notes)]

@@ -122,7 +122,7 @@ def _run(out_dir, data_dir, results_dir, paper, quick, seed) -> tuple[Report, st
     tables = (space_tables + sections.groups_section(inputs) + revisit.table5_section(entries)
               + sections.correlation_section(inputs) + sections.pruning_section(inputs)
               + nb101.nb101_sample_section(inputs) + nb101_tables + fig1_tables + zoo_tables
-              + knas.mgm_stream_section(inputs) + tables)
+              + knas.mgm_stream_section(inputs) + knas.mgm_precision_section(inputs) + tables)
     figures = (report_figures(entries, inputs) + space_figures + nb101_figures + fig1_figures + zoo_figures
                + figures)
     appendix, demo = sections.synthetic_demo(inputs)
