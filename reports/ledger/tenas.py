@@ -30,6 +30,12 @@ def sign_of(interval) -> bool | None:
     return True if interval.low > 0 else (False if interval.high < 0 else None)
 
 
+def sign_text(holds: bool | None, above: str, below: str) -> str:
+    """Where the interval lies, in words, for `sign_of`'s answer."""
+    return {True: f"lies above 0: {above}", False: f"lies below 0: {below}",
+            None: "straddles 0: one more draw could show either"}[holds]
+
+
 @claim_kind("op_composition", params=("datasets",))
 def compute_op_composition(claim, inputs) -> Outcome:
     """TE-NAS Fig. 4 on the archs every seed scored: the statements hold when our prediction interval for
@@ -59,12 +65,11 @@ def compute_op_composition(claim, inputs) -> Outcome:
               f"{dataset}, proxy seed {seeds[0]}, n = {n:,}")
     _, substitute = ins.image_inputs(found)
     arch_set = kinds.arch_set_text(n, is_sample)
-    where = {True: "above 0: every statement holds", False: "below 0: some statement fails",
-             None: "straddles 0: one more draw could show either"}[holds]
+    where = sign_text(holds, "every statement holds", "some statement fails")
     smallest = ", ".join(f"{m:+.3f}" for m in interval.per_seed)
     closest = sorted({min(m, key=m.get) for m in margins.values()})
     return Outcome(checks, f"smallest op-share margin per proxy seed {smallest} ('{' / '.join(closest)}'); its "
-                           f"{interval.level:.0%} prediction interval [{interval.low:+.3f}, {interval.high:+.3f}] lies "
+                           f"{interval.level:.0%} prediction interval [{interval.low:+.3f}, {interval.high:+.3f}] "
                            f"{where} (every margin per seed: details)",
                    ins.spec(NO_TARGET, arch_set, n, kinds.excluded_count(found, n)),
                    {"ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
@@ -103,15 +108,14 @@ def compute_rank_sum(claim, inputs) -> Outcome:
                                                     inputs.bootstrap_reps, inputs.seed) if is_sample else 0.0
     interval = uncertainty.seed_interval([t["margin"] for t in per_seed.values()], arch_sd)
     holds = sign_of(interval)
-    verdict = {True: "above 0: the rank sum is the stronger correlate", False: "below 0: it is not",
-               None: "straddles 0: one more draw could show either"}[holds]
+    verdict = sign_text(holds, "the rank sum is the stronger correlate", "it is not")
     _, substitute = ins.image_inputs(found)
     n = len(common)
     arch_set = kinds.arch_set_text(n, is_sample)
     margins = ", ".join(f"{m:+.3f}" for m in interval.per_seed)
     return Outcome(per_seed[seeds[0]],
                    f"margin −τ(rank sum) − max(|τ(κ)|, |τ(R)|) per proxy seed {margins}; its {interval.level:.0%} "
-                   f"prediction interval [{interval.low:+.3f}, {interval.high:+.3f}] lies {verdict}"
+                   f"prediction interval [{interval.low:+.3f}, {interval.high:+.3f}] {verdict}"
                    + (f"; {note}" if note else ""),
                    ins.spec(spec.describe(), arch_set, n, 0),
                    {**ins.truth_provenance(inputs), "ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
