@@ -39,6 +39,9 @@ ZOO_PLANS = ("configs/nb201_zoo_cifar10.toml (grad_norm, snip, plain, fisher, sy
 ZOO_RUN = ("run `zcbench sweep run CONFIG --data-dir <data>`, then `zcbench sweep merge` with the same arguments, "
            f"for {ZOO_PLANS}")
 ACCURACY_PROXIES = ("grad_norm", "snip", "plain", "fisher", "grasp", "synflow", "l2_norm", "zico", "params")
+# the zoo sweep that gives each proxy its seed 0 (seeds 1–2: nb201_zoo_seeds_sample1000)
+ZOO_CONFIG = {**dict.fromkeys(("grad_norm", "snip", "plain", "fisher", "synflow", "l2_norm"), "nb201_zoo_cifar10"),
+              "grasp": "nb201_zoo_sample1000", "zico": "nb201_zoo_sample1000"}
 CONTEXT = Fixed("context", "ZiCo's τ for a proxy outside the four papers, in ZiCo's own settings (its batch, "
                            "inputs and benchmark file): listed beside ours, not judged")
 HOW_TO_COMPUTE = ("run `zcbench sweep run configs/zoo_naslib_concordance.toml --data-dir <data>` and "
@@ -203,7 +206,8 @@ def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
         try:
             found = ins.seed_scores(inputs, name, "cifar10")
         except Missing as missing:
-            rows.append({**row, "status": missing.verdict, "enable": ZOO_RUN if name != "params" else missing.enable})
+            how = f"configs/{ZOO_CONFIG[name]}.toml (notes)" if name in ZOO_CONFIG else missing.enable
+            rows.append({**row, "status": missing.verdict, "enable": how})
             continue
         raw = {s: f.values for s, f in found.items()}
         truth = {s: accuracy for s in raw}
@@ -237,7 +241,8 @@ def accuracy_section(inputs) -> list[ReportTable]:
              "seed 0 on every arch it scored; ZiCo Tab. 1: quoted context (NATS-Bench, the authors' inputs), not "
              "judged; suite_rho_val_accuracy: Spearman ρ of NAS-Bench-Suite-Zero's released column with its own "
              "single-trial val_accuracy on the released CIFAR-10 cells (their Fig. 2 statistic, batch 32), not ours; "
-             "our inputs are CIFAR-10 test JPEGs where the zero-cost-nas scripts use a training batch"
+             "our inputs are CIFAR-10 test JPEGs where the zero-cost-nas scripts use a training batch; to compute "
+             f"a missing row: {ZOO_RUN}"
              + (f"; {note}" if note else ""))
     return [ReportTable(key, title, table.round(3), spec.describe(), "NB201 cells each proxy's sweeps scored",
                         int(table["failed"].fillna(0).sum()), notes)]
