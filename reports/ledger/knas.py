@@ -183,10 +183,15 @@ def mgm_precision_section(inputs) -> list[ReportTable]:
         frame = pd.DataFrame([{"status": "needs-results", "enable": PRECISION_HOW}])
         return [ReportTable(key, title + " (not computed)", frame, NO_TARGET, "a seeded sample of NB201 cells")]
     table = precision_rows(float32, float64)
-    notes = ("relative difference |float32 − float64| / |float64| per cell, the same samples, weights and entries "
-             "(preset `code` = the authors' per-sample loop in float32, `code64` = the same statistic in float64); "
+    rows = inputs.results
+    partial = sorted(ins.partial_sweeps(inputs) & set(rows.loc[rows["proxy"] == "mgm", "sweep"]))
+    read_partial = (f"partial merges read: {', '.join(partial)} (the finished shards of unfinished sweeps: the "
+                    "lowest indices of their cell lists, not uniform samples); ") if partial else ""
+    notes = (read_partial + "relative difference |float32 − float64| / |float64| per cell, the same samples, "
+             "weights and entries (preset `code` = the authors' per-sample loop in float32, `code64` = the same "
+             "statistic in float64); "
              "sign agreement: share of cells whose two values have the same sign; the seed-vs-seed rows redraw "
              "the 50 samples and the weights (protocols §A4, §E.8)")
-    return [ReportTable(key, title, table.round(4), NO_TARGET,
+    return [ReportTable(key, title + (" (partial)" if partial else ""), table.round(4), NO_TARGET,
                         f"the cells both presets scored per seed (float32 seeds {sorted(float32)}, float64 seeds "
                         f"{sorted(float64)})", 0, notes)]
