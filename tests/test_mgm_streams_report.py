@@ -105,3 +105,11 @@ def test_precision_section_without_the_float32_sample_says_how_to_compute_it(tmp
     [table] = knas.mgm_precision_section(inputs)
     assert table.frame["status"].tolist() == ["needs-results"]
     assert "nb201_mgm_code_float32_sample1000" in table.frame["enable"].iloc[0]
+
+
+def test_precision_rows_count_dead_cells_instead_of_dividing_by_zero():
+    float64 = pd.Series([0.0, 2.0, -4.0, 1.0], index=[1, 2, 3, 4])
+    float32 = {0: pd.Series([0.0, 2.2, -4.0, 0.9], index=[1, 2, 3, 4])}
+    row = knas.precision_rows(float32, {0: float64}).iloc[0]
+    assert row["zero_in_float64"] == 1 and row["float32_zero_there"] == 1
+    assert abs(row["median_rel_diff"] - 0.1) < 1e-12 and abs(row["max_rel_diff"] - 0.1) < 1e-12

@@ -157,13 +157,16 @@ def preset_values(inputs, preset: str, dataset: str = "cifar10") -> dict[int, pd
 
 def precision_rows(float32: dict[int, pd.Series], float64: dict[int, pd.Series]) -> pd.DataFrame:
     """Per seed both presets scored: the relative difference of the float32 loop from float64 per cell
-    (median, 95th percentile, max), the share of cells where the two agree in sign, and τ between them;
+    (median, 95th percentile, max; over the cells whose float64 value is not exactly 0, those counted), the
+    share of cells where the two agree in sign, and τ between them;
     per pair of float32 seeds: τ between the seeds (how much of MGM's ranking is the sample draw)."""
     table = []
     for seed in sorted(set(float32) & set(float64)):
         a, b, _ = stats.aligned_finite(float32[seed], float64[seed])
-        relative = np.abs(a - b) / np.abs(b)
+        nonzero = b != 0  # dead cells score exactly 0 in both precisions: no relative difference
+        relative = np.abs(a[nonzero] - b[nonzero]) / np.abs(b[nonzero])
         table.append({"comparison": "float32 loop vs float64", "seed_a": seed, "seed_b": seed, "n": len(a),
+                      "zero_in_float64": int((~nonzero).sum()), "float32_zero_there": int((a[~nonzero] == 0).sum()),
                       "median_rel_diff": float(np.median(relative)), "p95_rel_diff": float(np.quantile(relative, 0.95)),
                       "max_rel_diff": float(relative.max()), "sign_agreement": float(np.mean(np.sign(a) == np.sign(b))),
                       "kendall": stats.kendall(a, b)})
@@ -171,8 +174,8 @@ def precision_rows(float32: dict[int, pd.Series], float64: dict[int, pd.Series])
         a, b, _ = stats.aligned_finite(float32[s], float32[t])
         table.append({"comparison": "float32 loop, seed vs seed", "seed_a": s, "seed_b": t, "n": len(a),
                       "sign_agreement": float(np.mean(np.sign(a) == np.sign(b))), "kendall": stats.kendall(a, b)})
-    return pd.DataFrame(table, columns=["comparison", "seed_a", "seed_b", "n", "median_rel_diff", "p95_rel_diff",
-                                        "max_rel_diff", "sign_agreement", "kendall"])
+    return pd.DataFrame(table, columns=["comparison", "seed_a", "seed_b", "n", "zero_in_float64", "float32_zero_there",
+                                        "median_rel_diff", "p95_rel_diff", "max_rel_diff", "sign_agreement", "kendall"])
 
 
 def mgm_precision_section(inputs) -> list[ReportTable]:
