@@ -104,7 +104,7 @@ def proxy_accuracy_figure(inputs):
 
     if inputs.truth is None or inputs.results.empty:
         return None
-    found, partial = available(inputs.results), ins.partial_sweeps(inputs)
+    found = available(inputs.results)
     panels, targets, images = [], [], set()
     for dataset in NB201_DATASETS:
         names = [n for n in dict.fromkeys(found.loc[found["dataset"] == dataset, "proxy"]) if n in REGISTRY]
@@ -121,8 +121,7 @@ def proxy_accuracy_figure(inputs):
             panels.append({"x": x_plot, "y": y, "xlabel": f"{xlabel} (seed {seed})",
                            "ylabel": f"{SHORT[dataset]} test accuracy (%)",
                            "title": f"{proxy_label(name)}, {SHORT[dataset]}: τ = {stats.kendall(x, y):.3f}, "
-                                    f"n = {len(x):,}" + (" (partial)" if partial & set(scores.provenance["sweeps"])
-                                                          else "")})
+                                    f"n = {len(x):,}" + (" (partial)" if ins.from_partial(inputs, scores) else "")})
             images.update(scores.provenance.get("data_source", []))
         if names:
             targets.append(spec.describe())

@@ -213,9 +213,17 @@ def seed_scores(inputs: Inputs, name: str, dataset: str, groups: bool = False) -
 
 
 def partial_sweeps(inputs: Inputs) -> set[str]:
-    """Names of the library entries read that are partial merges of unfinished sweeps."""
-    results = inputs.results
-    return set(results.loc[results["partial"].astype(bool), "sweep"]) if "partial" in results else set()
+    """Names of the library entries read that are partial merges of unfinished sweeps (memoised)."""
+    if "partial_sweeps" not in inputs.memo:
+        results = inputs.results
+        inputs.memo["partial_sweeps"] = (set(results.loc[results["partial"].astype(bool), "sweep"])
+                                         if "partial" in results else set())
+    return inputs.memo["partial_sweeps"]
+
+
+def from_partial(inputs: Inputs, scores: ProxyScores) -> bool:
+    """True when some of `scores`' rows come from a partial merge (finished shards, not a sample)."""
+    return bool(partial_sweeps(inputs) & set(scores.provenance["sweeps"]))
 
 
 def has_scores(inputs: Inputs, name: str, dataset: str) -> bool:

@@ -141,16 +141,22 @@ def mgm_stream_section(inputs) -> list[ReportTable]:
 
 # ------------------------------------------------------------------------------------ float32 vs float64
 
-def preset_values(inputs, preset: str, dataset: str = "cifar10") -> dict[int, pd.Series]:
-    """MGM values of one registry preset (its settings hash) per proxy seed, `ok` rows only, by arch."""
+def preset_rows(inputs, preset: str, dataset: str = "cifar10") -> pd.DataFrame:
+    """The `ok` MGM rows of one registry preset (its settings hash) on NB201 `dataset`."""
     from zcbench.proxies.registry import REGISTRY, settings_hash
 
     rows = inputs.results
     if rows.empty:
-        return {}
+        return rows
     wanted = settings_hash(REGISTRY.get("mgm").presets[preset])
-    rows = rows[(rows["space"] == "nb201") & (rows["proxy"] == "mgm") & (rows["dataset"] == dataset)
+    return rows[(rows["space"] == "nb201") & (rows["proxy"] == "mgm") & (rows["dataset"] == dataset)
                 & (rows["settings_hash"] == wanted) & (rows["status"] == "ok")]
+
+
+def by_seed(rows: pd.DataFrame) -> dict[int, pd.Series]:
+    """Values per proxy seed, by arch (none for no rows)."""
+    if rows.empty:
+        return {}
     return {int(seed): part.set_index(part["arch"].astype(np.int64))["value"].astype(np.float64)
             for seed, part in rows.groupby("seed")}
 
@@ -181,13 +187,13 @@ def precision_rows(float32: dict[int, pd.Series], float64: dict[int, pd.Series])
 def mgm_precision_section(inputs) -> list[ReportTable]:
     """The authors' float32 MGM against float64 on the same cells and seeds, and float32's seed-to-seed τ."""
     key, title = "mgm-precision", "MGM: the authors' float32 loop against float64 on the same cells (CIFAR-10)"
-    float32, float64 = preset_values(inputs, "code"), preset_values(inputs, "code64")
+    rows32, rows64 = preset_rows(inputs, "code"), preset_rows(inputs, "code64")
+    float32, float64 = by_seed(rows32), by_seed(rows64)
     if not float32 or not (set(float32) & set(float64)):
         frame = pd.DataFrame([{"status": "needs-results", "enable": PRECISION_HOW}])
         return [ReportTable(key, title + " (not computed)", frame, NO_TARGET, "a seeded sample of NB201 cells")]
     table = precision_rows(float32, float64)
-    rows = inputs.results
-    partial = sorted(ins.partial_sweeps(inputs) & set(rows.loc[rows["proxy"] == "mgm", "sweep"]))
+    partial = sorted(ins.partial_sweeps(inputs) & (set(rows32["sweep"]) | set(rows64["sweep"])))
     read_partial = (f"partial merges read: {', '.join(partial)} (the finished shards of unfinished sweeps: the "
                     "lowest indices of their cell lists, not uniform samples); ") if partial else ""
     notes = (read_partial + "relative difference |float32 − float64| / |float64| per cell, the same samples, "

@@ -75,8 +75,7 @@ def correlation_section(inputs) -> list[ReportTable]:
         except Missing:
             continue
         first = {n: min(ins.seed_scores(inputs, n, dataset).items())[1] for n in names}
-        partial = ins.partial_sweeps(inputs)
-        label = {n: n + (" (partial sweep)" if partial & set(s.provenance["sweeps"]) else "") for n, s in first.items()}
+        label = {n: n + (" (partial sweep)" if ins.from_partial(inputs, s) else "") for n, s in first.items()}
         oriented_scores = {label[n]: ins.oriented(n, s.values) for n, s in first.items()}
         failed = {label[n]: s.failed for n, s in first.items()}
         params = ins.params_series(dataset)

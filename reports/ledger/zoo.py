@@ -76,26 +76,45 @@ def concordance_section(inputs) -> tuple[list[ReportTable], list[tuple]]:
     return [report_table], figures
 
 
+def published_table(inputs) -> pd.DataFrame:
+    """NAS-Bench-Suite-Zero's released table from the data directory, read once per run (Missing needs-data
+    naming the file when it is absent or unreadable)."""
+    from zcbench.spaces.published_scores import load_published_scores
+
+    if "published_scores" not in inputs.memo:
+        try:
+            inputs.memo["published_scores"] = load_published_scores(data_dir=inputs.data_dir)
+        except ZcbenchError as exc:
+            inputs.memo["published_scores"] = Missing("needs-data", str(exc))
+    found = inputs.memo["published_scores"]
+    if isinstance(found, Missing):
+        raise found
+    return found
+
+
+def published_val_accuracy(published: pd.DataFrame) -> pd.Series:
+    """The table's own single-trial CIFAR-10 val_accuracy, by NB201 index."""
+    from zcbench.spaces.published_scores import TARGET
+
+    rows = published[(published["dataset"] == "cifar10") & (published["proxy"] == TARGET)]
+    return rows.set_index("index")["value"].astype(np.float64)
+
+
 def concordance_rows(inputs) -> tuple[pd.DataFrame, int, str, str]:
     """(table of COLUMNS, cells in our table, published file description, accuracy target description)."""
-    from zcbench.spaces.published_scores import TARGET, load_published_scores
-
     paths = concordance_tables(inputs.results_dir) if inputs.results_dir else []
     if not paths:
         raise Missing("needs-results", HOW_TO_COMPUTE)
-    try:
-        published = load_published_scores(data_dir=inputs.data_dir)
-    except ZcbenchError as exc:
-        raise Missing("needs-data", str(exc)) from None
+    published = published_table(inputs)
     ours = pd.concat([read_table(p) for p in paths], ignore_index=True)
     ours = ours[ours["space"] == "nb201"]
     ours = pd.concat([ours, exact_scores(sorted(ours["arch"].astype(np.int64).unique()))], ignore_index=True)
     table = concordance(ours, published, datasets=["cifar10"], reps=100 if inputs.quick else 1000, seed=inputs.seed)
     spec, accuracy, _ = ins.target(inputs, "Revisit", "cifar10")
-    val_acc = published[(published["dataset"] == "cifar10") & (published["proxy"] == TARGET)].set_index("index")
+    val_acc = published_val_accuracy(published)
     table["tau_ours_seed_to_seed"] = [seed_to_seed(ours, row) for row in table.itertuples()]
     table["tau_ours_accuracy"] = [tau_with(ours, row, accuracy) for row in table.itertuples()]
-    table["tau_published_val_accuracy"] = [published_tau(published, row.published, val_acc["value"])
+    table["tau_published_val_accuracy"] = [published_correlation(published, row.published, val_acc, stats.kendall)
                                            for row in table.itertuples()]
     table["zico_tab1_tau"] = [ZICO_TABLE1_TAU_C10.get(p, np.nan) for p in table["proxy"]]
     version = "released file" if published.attrs["release"] else "sha256 " + published.attrs["sha256"][:12]
@@ -129,30 +148,27 @@ def seed_to_seed(ours: pd.DataFrame, row) -> float:
     later = [s for s in seeds if s > row.seed] or [s for s in seeds if s < row.seed]
     if not later or pd.isna(row.seed):
         return np.nan
-    return _tau(_values(ours, row.proxy, row.setting, row.seed), _values(ours, row.proxy, row.setting, later[0]))
+    return _correlation(_values(ours, row.proxy, row.setting, row.seed),
+                        _values(ours, row.proxy, row.setting, later[0]))
 
 
 def tau_with(ours: pd.DataFrame, row, accuracy: pd.Series) -> float:
     if pd.isna(row.seed):
         return np.nan
-    return _tau(_values(ours, row.proxy, row.setting, row.seed), accuracy)
-
-
-def published_tau(published: pd.DataFrame, measure: str, val_accuracy: pd.Series) -> float:
-    return published_correlation(published, measure, val_accuracy, stats.kendall)
+    return _correlation(_values(ours, row.proxy, row.setting, row.seed), accuracy)
 
 
 def published_correlation(published: pd.DataFrame, measure: str, val_accuracy: pd.Series, statistic) -> float:
     """`statistic` of the published CIFAR-10 column `measure` with `val_accuracy` on the cells both have."""
     rows = published[(published["dataset"] == "cifar10") & (published["proxy"] == measure)
                      & (published["status"] == OK)]
-    x, y, _ = stats.aligned_finite(rows.set_index("index")["value"].astype(np.float64), val_accuracy)
-    return statistic(x, y) if len(x) > 2 else np.nan
+    return _correlation(rows.set_index("index")["value"].astype(np.float64), val_accuracy, statistic)
 
 
-def _tau(x: pd.Series, y: pd.Series) -> float:
+def _correlation(x: pd.Series, y: pd.Series, statistic=stats.kendall) -> float:
+    """`statistic` on the archs where both are finite; NaN with fewer than 3."""
     x_finite, y_finite, _ = stats.aligned_finite(x, y)
-    return stats.kendall(x_finite, y_finite) if len(x_finite) > 2 else np.nan
+    return statistic(x_finite, y_finite) if len(x_finite) > 2 else np.nan
 
 
 # ------------------------------------------------------------------------------------ zoo vs accuracy
@@ -177,32 +193,30 @@ def claims() -> list[Claim]:
             for proxy, value in ZICO_TABLE1_TAU_C10.items()]
 
 
-def suite_rho(published: pd.DataFrame | None, proxy: str) -> float:
+def suite_rho(published: pd.DataFrame | None, val_accuracy: pd.Series | None, proxy: str) -> float:
     """Spearman ρ of NAS-Bench-Suite-Zero's released CIFAR-10 column for `proxy` with the table's own
     single-trial val_accuracy (what its Fig. 2 shows, on the released cells); NaN without one."""
-    from zcbench.spaces.published_scores import TARGET, published_name
+    from zcbench.spaces.published_scores import published_name
 
     measure = published_name(proxy)
     if published is None or measure is None:
         return np.nan
-    target = published[(published["dataset"] == "cifar10") & (published["proxy"] == TARGET)].set_index("index")
-    return published_correlation(published, measure, target["value"].astype(np.float64), stats.spearman)
+    return published_correlation(published, measure, val_accuracy, stats.spearman)
 
 
 def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
     """One row per zoo proxy: n, seeds, τ and ρ with accuracy and their prediction intervals, seed 0's
     all-cells τ, ZiCo Tab. 1's τ, NAS-Bench-Suite-Zero's own ρ; a proxy without results is a row that
     says which sweep computes it."""
-    from zcbench.spaces.published_scores import load_published_scores
-
     try:
-        published = load_published_scores(data_dir=inputs.data_dir)
-    except ZcbenchError:
-        published = None
+        published = published_table(inputs)
+        val_accuracy = published_val_accuracy(published)
+    except Missing:
+        published = val_accuracy = None
     rows = []
     for name in ACCURACY_PROXIES:
         row = {"proxy": name, "zico_tab1_tau": ZICO_TABLE1_TAU_C10.get(name, np.nan),
-               "suite_rho_val_accuracy": suite_rho(published, name)}
+               "suite_rho_val_accuracy": suite_rho(published, val_accuracy, name)}
         try:
             found = ins.seed_scores(inputs, name, "cifar10")
         except Missing as missing:
