@@ -30,6 +30,10 @@ class DataNotFoundError(ZcbenchError, FileNotFoundError):
         places = "\n  ".join(self.searched) or "(no candidate location: pass --data-dir or set ZCBENCH_DATA)"
         super().__init__(f"{what} not found. Looked in:\n  {places}\nHow to get it: {how_to_get}")
 
+    def __reduce__(self):
+        """Rebuild from the three fields: a sweep worker's error must cross the process boundary intact."""
+        return type(self), (self.what, self.searched, self.how_to_get)
+
 
 class CorruptDataError(ZcbenchError, ValueError):
     """A data file exists but its content is truncated, malformed or inconsistent."""

@@ -230,16 +230,23 @@ def read_named_png_folder(root, stats: str | None = None) -> ImageSet:
     return ImageSet(root.name, images, labels, _NAMED_CLASSES[dataset], stats or dataset)
 
 
-def load_image_folder(path, stats: str | None = None, max_per_class: int | None = None,
-                      data_dir=None) -> ImageSet:
-    """An image folder given by path (or relative to the data roots): class sub-directories, or a flat
-    folder of named CIFAR PNGs. `stats` (normalisation) defaults to the named files' dataset, else cifar10."""
+def find_image_folder(path, data_dir=None) -> Path:
+    """Where an image folder given by path (absolute, or relative to the working directory or the data
+    roots) lies; DataNotFoundError when it is nowhere, ZcbenchError when it is not a directory."""
     path = Path(path)
     candidates = [str(path)] if path.is_absolute() else [str(path.absolute()), str(path)]
     root = find_data_file(candidates, "image folder", "pass an existing folder (root/<class>/*.jpg or "
                           "cifar10_<index>_<label>.png files)", data_dir)
     if not root.is_dir():
         raise ZcbenchError(f"{root} is not a directory")
+    return root
+
+
+def load_image_folder(path, stats: str | None = None, max_per_class: int | None = None,
+                      data_dir=None) -> ImageSet:
+    """An image folder given by path (or relative to the data roots): class sub-directories, or a flat
+    folder of named CIFAR PNGs. `stats` (normalisation) defaults to the named files' dataset, else cifar10."""
+    root = find_image_folder(path, data_dir)
     if any(d.is_dir() and not d.name.startswith(".") for d in root.iterdir()):
         return read_image_folder(root, stats or "cifar10", max_per_class)
     images = read_named_png_folder(root, stats)

@@ -389,3 +389,30 @@ def test_architecture_list_errors_do_not_echo_the_file(tmp_path, name, text):
     with pytest.raises(ConfigError) as info:
         make_plan(config)
     assert name in str(info.value) and "TOPSECRET" not in str(info.value)
+
+
+# ------------------------------------------------------------------------------------------ errors across processes
+
+def test_every_named_error_survives_the_trip_from_a_worker_process():
+    """A shard's exception is pickled back to the parent; one that cannot be rebuilt breaks the pool and
+    reads as a dead worker instead of the named error."""
+    import pickle
+
+    from zcbench.spaces import errors
+    named = [cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.ZcbenchError)]
+    for cls in named:
+        original = (errors.DataNotFoundError("the images", ["/a", "/b"], "download them")
+                    if cls is errors.DataNotFoundError else cls("what went wrong"))
+        copy = pickle.loads(pickle.dumps(original))
+        assert type(copy) is cls and str(copy) == str(original)
+
+
+def test_missing_images_are_one_named_error_before_any_shard_runs(tmp_path, capsys):
+    folder = {"source": "folder", "path": str(tmp_path / "no-such-folder"), "split": "test"}
+    path = config_file(tmp_path, small(data=folder, execution={"threads": 1, "executor": "process", "workers": 2,
+                                                               "start_method": "fork"}))
+    assert main(["sweep", "run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("image folder not found") == 1 and "no-such-folder" in err
+    assert "worker process died" not in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "shards").exists() or not any((tmp_path / "out" / "shards").iterdir())

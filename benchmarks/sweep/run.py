@@ -19,7 +19,7 @@ import torch
 from zcbench.benchmarks import library
 from zcbench.benchmarks.progress import Progress
 from zcbench.benchmarks.sweep.config import SweepConfig
-from zcbench.benchmarks.sweep.data import load_data
+from zcbench.benchmarks.sweep.data import check_data_present, load_data
 from zcbench.benchmarks.sweep.executors import make_executor
 from zcbench.benchmarks.sweep.plan import Plan, make_plan
 from zcbench.benchmarks.sweep.store import DiskFullError, SweepStateError, SweepStore, is_disk_full, status_kind
@@ -70,6 +70,9 @@ def run_sweep(config: SweepConfig, *, out=None, executor: str | None = None, wor
     plan = make_plan(config, data_dir)
     store = SweepStore(out_dir_for(config, out))
     _refuse_if_merged(store, plan)
+    if any(p.needs_images for p in plan.proxies):
+        for dataset in config.datasets:
+            check_data_present(dataset, config.data_for(dataset), None if data_dir is None else str(data_dir))
     with store.running(config.name, plan.fingerprint):
         try:
             threads = store.bind(plan, data_notes(config), threads or config.execution.threads,
