@@ -22,6 +22,7 @@ from torch import nn
 
 from zcbench.spaces.init import initialize
 from zcbench.spaces.nb201_networks import NetOutput
+from zcbench.spaces.pooling import MaxPool3x3
 
 TF_BN_DECAY = 0.997
 BN_MOMENTUM = 1.0 - TF_BN_DECAY
@@ -64,7 +65,7 @@ class NB101Cell(nn.Module):
         self.channels = vertex_channels(self.matrix, c_in, c_out)
         n = len(self.matrix)
         self.vertex_ops = nn.ModuleList(
-            nn.MaxPool2d(3, stride=1, padding=1) if op == "maxpool3x3"
+            MaxPool3x3() if op == "maxpool3x3"
             else conv_bn_relu(self.channels[v], self.channels[v], KERNELS[op], bn_momentum)
             for v, op in enumerate(ops[1:-1], start=1))
         self.projections = nn.ModuleDict({str(v): conv_bn_relu(c_in, self.channels[v], 1, bn_momentum)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from zcbench.spaces.nb201 import EDGES, OPS, NB201Arch
+from zcbench.spaces.pooling import AvgPool3x3
 
 MASKED_LOGIT = -1000.0
 MIN_MIX_WEIGHT = 0.01
@@ -55,7 +56,7 @@ def make_op(name: str, channels: int) -> nn.Module:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AvgPool3x3()
     raise ValueError(f"unknown NB201 op {name!r}; expected one of {OPS}")
 
 

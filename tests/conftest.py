@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from golden import kernels  # noqa: F401 — pins the golden values' CPU kernels before torch is imported
 
 # The phrase every allowed skip reason contains (see pytest_runtest_makereport).
 DATA_MISSING = "reference data not available"

@@ -1,7 +1,8 @@
 """Golden-value regression: every proxy × preset reproduces the values recorded in tests/golden/.
 
 Each golden file is self-describing (settings, images, seed, comparison rule, what the independent
-check measured when it was recorded); each cell's value, status and numeric diagnostics are compared.
+check measured when it was recorded); each cell's value, status and numeric diagnostics are compared,
+with the CPU kernels the values were recorded with (AVX2, pinned by tests/golden/kernels.py).
 The independent check itself runs in the default run, on a few cells: tests/test_independent_references.py.
 Regenerate with `python tests/golden/record_goldens.py --proxy NAME`
 after an intended change of a proxy, never to silence an unexplained difference.
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
 import struct
 from pathlib import Path
 
 import pytest
+from golden.kernels import GOLDEN_KERNELS
 from golden.tiny import comparable_diagnostics, preset_space, tiny_settings
 
 from zcbench.proxies.registry import REGISTRY, settings_hash
@@ -52,6 +56,16 @@ def test_golden_files_exist_for_every_proxy_and_preset():
     missing = [f"{spec.name}/{preset}" for spec in REGISTRY for preset in spec.presets
                if (spec.name, preset) not in recorded and tiny_settings(spec, preset)[0] is not None]
     assert not missing, f"no golden file for {missing}: run `python tests/golden/record_goldens.py --proxy NAME`"
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="the pin is for x86-64 only")
+def test_the_session_runs_the_kernels_goldens_were_recorded_with():
+    """tests/golden/kernels.py pins the AVX2 kernels before torch loads (unless the caller chose others)."""
+    import torch
+
+    wanted = os.environ["ATEN_CPU_CAPABILITY"]
+    assert GOLDEN_KERNELS["ATEN_CPU_CAPABILITY"] == "avx2"
+    assert torch.backends.cpu.get_cpu_capability().lower() == wanted.lower()
 
 
 @pytest.mark.parametrize("path", GOLDEN_FILES, ids=[p.stem for p in GOLDEN_FILES])

@@ -33,6 +33,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import kernels  # noqa: F401 — importing it pins the AVX2 kernels, before torch is imported
 import numpy as np
 import torch
 
@@ -125,7 +126,8 @@ def record(name: str, preset: str, images) -> Path | None:
         "recorded": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      "torch": torch.__version__, "numpy": np.__version__,
                      "git_commit": run_provenance()["git_commit"], "device": "cpu",
-                     "torch_threads": torch.get_num_threads()},
+                     "torch_threads": torch.get_num_threads(),
+                     "cpu_capability": torch.backends.cpu.get_cpu_capability()},
         "cells": rows,
     }
     path = HERE / f"{name}_{preset}.json"
