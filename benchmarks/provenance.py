@@ -51,11 +51,14 @@ def git_dirty(path: str | os.PathLike = SOURCE_ROOT) -> str:
 
 
 def device_name(device: str | torch.device) -> str:
-    """A human-readable device description: the GPU model for CUDA devices, the CPU otherwise."""
+    """A human-readable device description: the GPU model for CUDA devices; for the CPU, its architecture,
+    cores and the kernel set torch dispatches to (AVX2 and AVX-512 kernels group float32 sums differently,
+    so rows from the two differ at rounding level: docs/reliability.md)."""
     device = torch.device(device)
     if device.type == "cuda" and torch.cuda.is_available():
         return f"{device} ({torch.cuda.get_device_name(device)})"
-    return f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    return (f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"{torch.backends.cpu.get_cpu_capability()} kernels)")
 
 
 def cpu_model() -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import torch
 
 from zcbench.benchmarks.provenance import UNKNOWN, git_commit, package_version
 from zcbench.benchmarks.sweep import (
@@ -220,6 +221,7 @@ def test_rows_carry_keys_settings_and_provenance(tmp_path):
     assert json.loads(row.settings_json) == {"num_classes": None, "unit": "millions"}
     assert row.package_version == package_version() and row.git_commit == git_commit()
     assert row.torch_version.startswith("2.") and row.device.startswith("cpu")
+    assert row.device.endswith(f"{torch.backends.cpu.get_cpu_capability()} kernels)")  # docs/reliability.md
     assert row.data_source == "synthetic(n=32, size=8, seed=0)"
     from zcbench.spaces.catalog import get_space
 
