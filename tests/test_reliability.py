@@ -407,12 +407,17 @@ def test_every_named_error_survives_the_trip_from_a_worker_process():
         assert type(copy) is cls and str(copy) == str(original)
 
 
-def test_missing_images_are_one_named_error_before_any_shard_runs(tmp_path, capsys):
-    folder = {"source": "folder", "path": str(tmp_path / "no-such-folder"), "split": "test"}
-    path = config_file(tmp_path, small(data=folder, execution={"threads": 1, "executor": "process", "workers": 2,
-                                                               "start_method": "fork"}))
-    assert main(["sweep", "run", str(path), "--out", str(tmp_path / "out")]) == 2
+@pytest.mark.parametrize("source", ["folder", "dataset"])
+def test_missing_images_are_one_named_error_before_any_shard_runs(tmp_path, capsys, monkeypatch, source):
+    monkeypatch.delenv("ZCBENCH_DATA", raising=False)
+    data = ({"source": "folder", "path": str(tmp_path / "no-such-folder"), "split": "test"} if source == "folder"
+            else {"source": "dataset", "split": "train"})
+    path = config_file(tmp_path, small(data=data, execution={"threads": 1, "executor": "process", "workers": 2,
+                                                             "start_method": "fork"}))
+    empty = tmp_path / "empty-data-dir"
+    empty.mkdir()
+    assert main(["sweep", "run", str(path), "--out", str(tmp_path / "out"), "--data-dir", str(empty)]) == 2
     err = capsys.readouterr().err
-    assert err.count("image folder not found") == 1 and "no-such-folder" in err
+    assert err.count("not found. Looked in") == 1 and ("no-such-folder" if source == "folder" else "cifar") in err
     assert "worker process died" not in err and "Traceback" not in err
     assert not (tmp_path / "out" / "shards").exists() or not any((tmp_path / "out" / "shards").iterdir())
