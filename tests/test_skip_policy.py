@@ -13,6 +13,8 @@ HERE = Path(__file__).resolve().parent
 
 def test_a_skip_without_missing_data_fails_and_data_skips_are_listed(tmp_path):
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "golden").mkdir()
+    shutil.copy(HERE / "golden" / "kernels.py", tmp_path / "golden" / "kernels.py")  # conftest imports it
     (tmp_path / "test_skips.py").write_text(
         "import pytest\n\n"
         f"def test_data_missing():\n    pytest.skip({DATA_MISSING + ': set ZCBENCH_DATA'!r})\n\n"
