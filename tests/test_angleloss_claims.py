@@ -33,6 +33,7 @@ def write_runs(results, criterion: str, cells: list[int], settings=None):
 @pytest.fixture
 def inputs(tmp_path):
     truth = write_fake_data_dir(tmp_path / "data")
+    (tmp_path / "data" / "images" / "cifar10-test-jpg").mkdir(parents=True)  # images present either way
     best = truth.sort_values("cifar10_test_v1_1").index[-5:].tolist()
     write_runs(tmp_path / "results", "angleloss", best)
     other = pruning.angleloss_settings(pruning.CODE, "angleloss_params", train_iterations=7)
