@@ -31,9 +31,9 @@ def published_json(nwot: np.ndarray, synflow: np.ndarray) -> dict:
     return {"cifar10": data}
 
 
-def our_rows(values_by_seed: dict[int, np.ndarray]) -> pd.DataFrame:
+def our_rows(values_by_seed: dict[int, np.ndarray], cells=CELLS) -> pd.DataFrame:
     spec = REGISTRY.get("naswot")
-    frames = [pd.DataFrame({"space": "nb201", "arch": [str(c) for c in CELLS], "proxy": "naswot", "setting": "naslib",
+    frames = [pd.DataFrame({"space": "nb201", "arch": [str(c) for c in cells], "proxy": "naswot", "setting": "naslib",
                             "settings_hash": settings_hash(spec.presets["naslib"]), "dataset": "cifar10", "seed": seed,
                             "score": values, "status": "ok", "seconds": 0.1, "proxy_version": 1,
                             "package_version": "0", "git_commit": "abc", "torch_version": "t", "device": "cpu",
@@ -108,8 +108,8 @@ def test_params_and_flops_are_computed_for_the_table_cells(fake):
 # ---------------------------------------------------------------------------------------------
 # the zoo vs accuracy (report section and the Z1 context rows)
 
-def zoo_sweep_rows(values_by_seed: dict[int, np.ndarray], proxy: str = "grad_norm") -> pd.DataFrame:
-    frame = our_rows(values_by_seed)
+def zoo_sweep_rows(values_by_seed: dict[int, np.ndarray], proxy: str = "grad_norm", cells=CELLS) -> pd.DataFrame:
+    frame = our_rows(values_by_seed, cells)
     spec = REGISTRY.get(proxy)
     return frame.assign(proxy=proxy, setting="code", settings_hash=settings_hash(spec.presets["code"]))
 
@@ -136,6 +136,20 @@ def test_accuracy_section_gives_tau_and_rho_per_seed_mean_with_an_interval(zoo_s
     assert rows.loc["grad_norm", "zico_tab1_tau"] == zoo.ZICO_TABLE1_TAU_C10["grad_norm"]
     assert rows.loc["snip", "status"] == "needs-results"  # listed, never dropped
     assert "configs/nb201_zoo_cifar10.toml" in rows.loc["snip", "enable"]
+
+
+def test_one_seed_of_a_seeded_proxy_on_every_cell_claims_no_interval(fake, tmp_path):
+    """Seed 0 of the full table alone: τ is measured, but with no second draw no interval is shown."""
+    accuracy = fake["truth"].set_index("index")["cifar10_test_v1_1"]
+    values = accuracy.to_numpy() + np.random.default_rng(2).normal(0, 3, len(accuracy))
+    write_library_table(tmp_path / "results" / "sweeps" / "zoo_one_seed",
+                        zoo_sweep_rows({0: values}, cells=list(accuracy.index)))
+    (table,) = zoo.accuracy_section(ins.load_inputs(fake["root"] / "data", tmp_path / "results", quick=True))
+    row = table.frame.set_index("proxy").loc["grad_norm"]
+    assert row["n"] == len(accuracy) and row["seeds"] == "0"
+    assert row["kendall"] == pytest.approx(round(kendalltau(values, accuracy).statistic, 3), abs=1e-3)
+    assert all(np.isnan(row[k]) for k in ("kendall_low", "kendall_high", "spearman_low", "spearman_high"))
+    assert row["status"] == "one seed: no interval" and "nb201_zoo_seeds_sample1000" in row["enable"]
 
 
 def test_accuracy_section_shows_the_suite_tables_own_rho(fake, zoo_sweep):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from zcbench.proxies.registry import REGISTRY
 from zcbench.reports import plots, stats
 from zcbench.reports.concordance import OK, concordance
 from zcbench.reports.ledger import inputs as ins
@@ -38,6 +39,7 @@ ZOO_PLANS = ("configs/nb201_zoo_cifar10.toml (grad_norm, snip, plain, fisher, sy
              "configs/nb201_zoo_seeds_sample1000.toml (all eight, seeds 1 and 2)")
 ZOO_RUN = ("run `zcbench sweep run CONFIG --data-dir <data>`, then `zcbench sweep merge` with the same arguments, "
            f"for {ZOO_PLANS}")
+SEEDS_CONFIG = "configs/nb201_zoo_seeds_sample1000.toml"
 ACCURACY_PROXIES = ("grad_norm", "snip", "plain", "fisher", "grasp", "synflow", "l2_norm", "zico", "params")
 # the zoo sweep that gives each proxy its seed 0 (seeds 1–2: nb201_zoo_seeds_sample1000)
 ZOO_CONFIG = {**dict.fromkeys(("grad_norm", "snip", "plain", "fisher", "synflow", "l2_norm"), "nb201_zoo_cifar10"),
@@ -124,8 +126,6 @@ def concordance_rows(inputs) -> tuple[pd.DataFrame, int, str, str]:
 
 def exact_scores(cells: list[int], dataset: str = "cifar10") -> pd.DataFrame:
     """#Param and FLOPs (parameter-free, analytic: no sweep needed) of the cells, as score rows."""
-    from zcbench.proxies.registry import REGISTRY
-
     rows = []
     for name in EXACT_PROXIES:
         spec = REGISTRY.get(name)
@@ -229,12 +229,18 @@ def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
         rho, _, _ = seed_correlation(inputs, raw, truth, list(found.values()), stats.spearman)
         whole = details["single_seed_larger_sets"].get(min(raw), {})
         first = found[min(raw)]
+        # one draw of a seeded proxy on every cell: no spread is known, so no interval is claimed
+        one_draw = len(raw) == 1 and REGISTRY.get(name).cost_class != "parameter-free" and not details["arch_sample"]
+        low_high = {"kendall_low": tau.low, "kendall_high": tau.high,
+                    "spearman_low": rho.low, "spearman_high": rho.high}
         rows.append({**row, "setting": first.provenance["setting"], "seeds": ",".join(map(str, sorted(raw))),
-                     "n": len(common), "kendall": tau.estimate, "kendall_low": tau.low, "kendall_high": tau.high,
-                     "spearman": rho.estimate, "spearman_low": rho.low, "spearman_high": rho.high,
+                     "n": len(common), "kendall": tau.estimate, "spearman": rho.estimate,
+                     **({k: np.nan for k in low_high} if one_draw else low_high),
                      "kendall_first_seed_all_scored": whole.get("value", np.nan),
                      "n_first_seed": whole.get("n", np.nan),
-                     "failed": sum(f.failed for f in found.values()), "status": "computed", "enable": ""})
+                     "failed": sum(f.failed for f in found.values()),
+                     "status": "one seed: no interval" if one_draw else "computed",
+                     "enable": f"proxy seeds 1–2: {SEEDS_CONFIG}" if one_draw else ""})
     columns = ["proxy", "setting", "seeds", "n", "kendall", "kendall_low", "kendall_high", "spearman", "spearman_low",
                "spearman_high", "kendall_first_seed_all_scored", "n_first_seed", "zico_tab1_tau",
                "suite_rho_val_accuracy", "failed", "status", "enable"]
@@ -251,7 +257,8 @@ def accuracy_section(inputs) -> list[ReportTable]:
         return [ReportTable(key, title + " (not computed)", frame, "none", "NB201 cells")]
     table = accuracy_rows(inputs, accuracy)
     notes = ("τ / ρ: mean over proxy seeds on the archs every seed scored, with the 95 % prediction interval for one "
-             "new draw (seed spread + bootstrap over archs when they are a sample); kendall_first_seed_all_scored: "
+             "new draw (seed spread + bootstrap over archs when they are a sample; none for one seed of a seeded "
+             "proxy on every cell, where the spread is unknown); kendall_first_seed_all_scored: "
              "seed 0 on every arch it scored; ZiCo Tab. 1: quoted context (NATS-Bench, the authors' inputs), not "
              "judged; suite_rho_val_accuracy: Spearman ρ of NAS-Bench-Suite-Zero's released column with its own "
              "single-trial val_accuracy on the released CIFAR-10 cells (their Fig. 2 statistic, batch 32), not ours; "
