@@ -144,12 +144,19 @@ def test_one_seed_of_a_seeded_proxy_on_every_cell_claims_no_interval(fake, tmp_p
     values = accuracy.to_numpy() + np.random.default_rng(2).normal(0, 3, len(accuracy))
     write_library_table(tmp_path / "results" / "sweeps" / "zoo_one_seed",
                         zoo_sweep_rows({0: values}, cells=list(accuracy.index)))
-    (table,) = zoo.accuracy_section(ins.load_inputs(fake["root"] / "data", tmp_path / "results", quick=True))
+    inputs = ins.load_inputs(fake["root"] / "data", tmp_path / "results", quick=True)
+    (table,) = zoo.accuracy_section(inputs)
     row = table.frame.set_index("proxy").loc["grad_norm"]
     assert row["n"] == len(accuracy) and row["seeds"] == "0"
     assert row["kendall"] == pytest.approx(round(kendalltau(values, accuracy).statistic, 3), abs=1e-3)
     assert all(np.isnan(row[k]) for k in ("kendall_low", "kendall_high", "spearman_low", "spearman_high"))
     assert row["status"] == "one seed: no interval" and "nb201_zoo_seeds_sample1000" in row["enable"]
+    from zcbench.reports.ledger.claims import all_claims
+    from zcbench.reports.ledger.run import evaluate
+
+    z1 = next(c for c in all_claims() if c.id == "Z1/grad_norm")
+    entry, _, _ = evaluate(z1, inputs)
+    assert entry["verdict"] == "context" and entry["seeds"] == [0] and entry["interval"] is None
 
 
 def test_accuracy_section_shows_the_suite_tables_own_rho(fake, zoo_sweep):

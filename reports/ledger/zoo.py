@@ -175,13 +175,23 @@ def _correlation(x: pd.Series, y: pd.Series, statistic=stats.kendall) -> float:
 
 @claim_kind("zoo_tau_with_accuracy", params=("proxy", "datasets"))
 def compute_zoo_tau_with_accuracy(claim, inputs):
-    """`tau_with_accuracy`, with the zoo's sweeps named when results are missing."""
+    """`tau_with_accuracy`, with the zoo's sweeps named when results are missing and no interval for a
+    single draw (`one_draw`)."""
     try:
-        return compute_tau_with_accuracy(claim, inputs)
+        outcome = compute_tau_with_accuracy(claim, inputs)
     except Missing as missing:
         if missing.verdict != "needs-results":
             raise
         raise Missing("needs-results", f"{missing.enable}; {ZOO_RUN}") from None
+    if one_draw(claim.params["proxy"], len(outcome.seeds), outcome.details["arch_sample"]):
+        outcome.interval = None
+    return outcome
+
+
+def one_draw(proxy: str, n_seeds: int, arch_sample: bool) -> bool:
+    """One seed of a seeded proxy on every cell: its value is one draw whose spread is unknown, so no
+    interval is claimed (a parameter-free proxy has none to know; on a sample the bootstrap still gives one)."""
+    return n_seeds == 1 and REGISTRY.get(proxy).cost_class != "parameter-free" and not arch_sample
 
 
 def claims() -> list[Claim]:
@@ -229,18 +239,17 @@ def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
         rho, _, _ = seed_correlation(inputs, raw, truth, list(found.values()), stats.spearman)
         whole = details["single_seed_larger_sets"].get(min(raw), {})
         first = found[min(raw)]
-        # one draw of a seeded proxy on every cell: no spread is known, so no interval is claimed
-        one_draw = len(raw) == 1 and REGISTRY.get(name).cost_class != "parameter-free" and not details["arch_sample"]
+        single = one_draw(name, len(raw), details["arch_sample"])
         low_high = {"kendall_low": tau.low, "kendall_high": tau.high,
                     "spearman_low": rho.low, "spearman_high": rho.high}
         rows.append({**row, "setting": first.provenance["setting"], "seeds": ",".join(map(str, sorted(raw))),
                      "n": len(common), "kendall": tau.estimate, "spearman": rho.estimate,
-                     **({k: np.nan for k in low_high} if one_draw else low_high),
+                     **({k: np.nan for k in low_high} if single else low_high),
                      "kendall_first_seed_all_scored": whole.get("value", np.nan),
                      "n_first_seed": whole.get("n", np.nan),
                      "failed": sum(f.failed for f in found.values()),
-                     "status": "one seed: no interval" if one_draw else "computed",
-                     "enable": f"proxy seeds 1–2: {SEEDS_CONFIG}" if one_draw else ""})
+                     "status": "one seed: no interval" if single else "computed",
+                     "enable": f"proxy seeds 1–2: {SEEDS_CONFIG}" if single else ""})
     columns = ["proxy", "setting", "seeds", "n", "kendall", "kendall_low", "kendall_high", "spearman", "spearman_low",
                "spearman_high", "kendall_first_seed_all_scored", "n_first_seed", "zico_tab1_tau",
                "suite_rho_val_accuracy", "failed", "status", "enable"]
