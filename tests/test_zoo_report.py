@@ -159,6 +159,29 @@ def test_one_seed_of_a_seeded_proxy_on_every_cell_claims_no_interval(fake, tmp_p
     assert entry["verdict"] == "context" and entry["seeds"] == [0] and entry["interval"] is None
 
 
+def test_seed_zero_on_every_cell_is_shown_beside_the_seeds_sample(fake, tmp_path):
+    """Seed 0 on all cells, seeds 1–2 on a sample: the interval comes from the sample, seed 0's all-cells τ
+    and its cell count sit beside it, and the count renders as a count."""
+    from zcbench.reports.render import markdown_table
+
+    accuracy = fake["truth"].set_index("index")["cifar10_test_v1_1"]
+    rng = np.random.default_rng(3)
+    everything = accuracy.to_numpy() + rng.normal(0, 3, len(accuracy))
+    sample = {seed: accuracy.loc[CELLS].to_numpy() + rng.normal(0, 3, len(CELLS)) for seed in (1, 2)}
+    write_library_table(tmp_path / "results" / "sweeps" / "zoo_all", zoo_sweep_rows({0: everything},
+                                                                                     cells=list(accuracy.index)))
+    write_library_table(tmp_path / "results" / "sweeps" / "zoo_seeds", zoo_sweep_rows(sample))
+    inputs = ins.load_inputs(fake["root"] / "data", tmp_path / "results", quick=True)
+    (table,) = zoo.accuracy_section(inputs)
+    row = table.frame.set_index("proxy").loc["grad_norm"]
+    assert row["seeds"] == "0,1,2" and row["n"] == len(CELLS) and row["status"] == "computed"
+    assert row["kendall_first_seed_all_scored"] == pytest.approx(
+        round(kendalltau(everything, accuracy).statistic, 3), abs=1e-3)
+    assert row["n_first_seed"] == len(accuracy)
+    assert f"| {len(accuracy):,} |" in markdown_table(table.frame) or f"| {len(accuracy)} |" in markdown_table(
+        table.frame)
+
+
 def test_accuracy_section_shows_the_suite_tables_own_rho(fake, zoo_sweep):
     from scipy.stats import spearmanr
 

@@ -253,7 +253,11 @@ def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
     columns = ["proxy", "setting", "seeds", "n", "kendall", "kendall_low", "kendall_high", "spearman", "spearman_low",
                "spearman_high", "kendall_first_seed_all_scored", "n_first_seed", "zico_tab1_tau",
                "suite_rho_val_accuracy", "failed", "status", "enable"]
-    return pd.DataFrame(rows).reindex(columns=columns)
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    # a count with gaps stays a count (not 15625.00) in the rendered table
+    table["n_first_seed"] = pd.Series([int(n) if pd.notna(n) else np.nan for n in table["n_first_seed"]],
+                                      index=table.index, dtype=object)
+    return table
 
 
 def accuracy_section(inputs) -> list[ReportTable]:
