@@ -12,6 +12,14 @@ import pandas as pd
 NO_TARGET = "none (properties of the search space, no accuracy involved)"
 
 
+def as_counts(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Keep count columns that have gaps (NaN) as whole numbers, so they render as 15625, not 15625.00."""
+    for column in columns:
+        frame[column] = pd.Series([int(n) if pd.notna(n) else float("nan") for n in frame[column]],
+                                  index=frame.index, dtype=object)
+    return frame
+
+
 @dataclass
 class ReportTable:
     key: str  # stable identifier (file names, anchors)

@@ -113,3 +113,15 @@ def test_precision_rows_count_dead_cells_instead_of_dividing_by_zero():
     row = knas.precision_rows(float32, {0: float64}).iloc[0]
     assert row["zero_in_float64"] == 1 and row["float32_zero_there"] == 1
     assert abs(row["median_rel_diff"] - 0.1) < 1e-12 and abs(row["max_rel_diff"] - 0.1) < 1e-12
+
+
+def test_precision_counts_render_as_counts_beside_the_seed_rows():
+    """The seed-vs-seed rows have no dead-cell counts; the counts of the other rows stay whole numbers."""
+    from zcbench.reports.render import markdown_table
+
+    float64 = pd.Series([0.0, 2.0, -4.0, 1.0], index=[1, 2, 3, 4])
+    float32 = {s: pd.Series([0.0, 2.2, -4.0, 0.9 + s], index=[1, 2, 3, 4]) for s in (0, 1)}
+    frame = knas.precision_rows(float32, {0: float64})
+    first_row = markdown_table(frame).splitlines()[2].split(" | ")
+    assert first_row[4:6] == ["1", "1"]
+    assert np.isnan(frame["zero_in_float64"].iloc[1])

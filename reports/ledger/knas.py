@@ -15,7 +15,7 @@ from zcbench.reports.ledger.core import NB201_DATASETS, Claim, Outcome, claim_ki
 from zcbench.reports.ledger.cost import proxy_cost_claim
 from zcbench.reports.ledger.rules import Fixed, Interval, Statement
 from zcbench.reports.results import read_table, study_table
-from zcbench.reports.tables import NO_TARGET, ReportTable
+from zcbench.reports.tables import NO_TARGET, ReportTable, as_counts
 
 EPOCH_LOG_ENABLE = ("per-epoch NB201 logs (training loss / validation accuracy at epoch 20) from the official "
                     "NAS-Bench-201-v1_0-e61699.pth; the normalized table holds final-epoch accuracies only")
@@ -180,8 +180,10 @@ def precision_rows(float32: dict[int, pd.Series], float64: dict[int, pd.Series])
         a, b, _ = stats.aligned_finite(float32[s], float32[t])
         table.append({"comparison": "float32 loop, seed vs seed", "seed_a": s, "seed_b": t, "n": len(a),
                       "sign_agreement": float(np.mean(np.sign(a) == np.sign(b))), "kendall": stats.kendall(a, b)})
-    return pd.DataFrame(table, columns=["comparison", "seed_a", "seed_b", "n", "zero_in_float64", "float32_zero_there",
-                                        "median_rel_diff", "p95_rel_diff", "max_rel_diff", "sign_agreement", "kendall"])
+    columns = ["comparison", "seed_a", "seed_b", "n", "zero_in_float64", "float32_zero_there", "median_rel_diff",
+               "p95_rel_diff", "max_rel_diff", "sign_agreement", "kendall"]
+    frame = pd.DataFrame(table, columns=columns)
+    return as_counts(frame, "zero_in_float64", "float32_zero_there")
 
 
 def mgm_precision_section(inputs) -> list[ReportTable]:

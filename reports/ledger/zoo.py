@@ -28,7 +28,7 @@ from zcbench.reports.ledger.core import Claim, Missing, claim_kind
 from zcbench.reports.ledger.kinds import compute_tau_with_accuracy, seed_correlation
 from zcbench.reports.ledger.rules import Fixed
 from zcbench.reports.results import concordance_tables, read_table
-from zcbench.reports.tables import ReportTable
+from zcbench.reports.tables import ReportTable, as_counts
 from zcbench.spaces.errors import ZcbenchError
 
 # ZiCo Tab. 1, Kendall τ with CIFAR-10 test accuracy over NB201 (quoted as context, not a claim we check).
@@ -253,11 +253,7 @@ def accuracy_rows(inputs, accuracy: pd.Series) -> pd.DataFrame:
     columns = ["proxy", "setting", "seeds", "n", "kendall", "kendall_low", "kendall_high", "spearman", "spearman_low",
                "spearman_high", "kendall_first_seed_all_scored", "n_first_seed", "zico_tab1_tau",
                "suite_rho_val_accuracy", "failed", "status", "enable"]
-    table = pd.DataFrame(rows).reindex(columns=columns)
-    # a count with gaps stays a count (not 15625.00) in the rendered table
-    table["n_first_seed"] = pd.Series([int(n) if pd.notna(n) else np.nan for n in table["n_first_seed"]],
-                                      index=table.index, dtype=object)
-    return table
+    return as_counts(pd.DataFrame(rows).reindex(columns=columns), "n_first_seed")
 
 
 def accuracy_section(inputs) -> list[ReportTable]:
