@@ -288,3 +288,15 @@ def in_empty_folder(monkeypatch, tmp_path):
     """No data directory, and a scratch working directory for whatever a fuzzed command writes."""
     monkeypatch.delenv("ZCBENCH_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("action", ["validate", "plan", "status"])
+@pytest.mark.parametrize("archs", ['{select = "indices", refs = []}', '{select = "indices", file = "none.txt"}'])
+def test_a_sweep_that_selects_no_architectures_is_a_named_error(capsys, tmp_path, action, archs):
+    """Found by the fuzz above: an empty list of cells once divided by zero in `sweep status`."""
+    (tmp_path / "none.txt").write_text("")
+    path = tmp_path / "empty.toml"
+    path.write_text(f'name = "empty"\nspace = "nb201"\ndatasets = ["cifar10"]\nseeds = [0]\narchs = {archs}\n'
+                    'data = {source = "synthetic", n = 16, size = 8}\nproxies = [{name = "params"}]\n')
+    code, _, err = run(capsys, "sweep", action, str(path), "--out", str(tmp_path / "out"))
+    assert_one_named_error(code, err, "selects no architectures")

@@ -159,6 +159,8 @@ def _parse_refs(path: Path) -> list:
 
 def _resolve_refs(space: Space, refs: list, where: str, echo: bool = True) -> list[str]:
     """Arch ids of the references; `echo=False` (refs read from a file) keeps their text out of errors."""
+    if not refs:
+        raise ConfigError(f"{where}: selects no architectures (the list is empty)")
     ids, seen = [], {}
     for pos, ref in enumerate(refs):
         shown = f" ({ref!r})" if echo else ""
