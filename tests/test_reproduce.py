@@ -670,14 +670,16 @@ def test_group_replications_follow_the_search_rule_and_the_random_pick():
     assert 0 in counts and 3 in counts
 
 
-def test_correlation_table_labels_a_proxy_read_from_a_partial_merge(tmp_path):
+@pytest.mark.parametrize("covered, label", [(N // 2, "mgm (partial sweep)"), (N, "mgm")])
+def test_correlation_table_labels_a_proxy_read_from_a_partial_merge(tmp_path, covered, label):
+    """Labelled when its archs are a partial merge's finished shards; not when its rows cover every cell."""
     write_fake_data_dir(tmp_path / "data")
-    write_fake_results(tmp_path / "results", archs_subset=np.arange(0, N // 2), proxies=("mgm",))
+    write_fake_results(tmp_path / "results", archs_subset=np.arange(0, covered), proxies=("mgm",))
     folder = tmp_path / "results" / "sweeps" / "sweep_a"
     rows = len(pd.read_parquet(folder / "merged.parquet"))
     library.write_manifest(folder, "sweeps", what="fake partial", tables={"merged.parquet": rows}, complete=False,
                            planned_rows=2 * rows)
     loaded = inputs.load_inputs(tmp_path / "data", tmp_path / "results", quick=True)
     table = next(t for t in sections.correlation_section(loaded) if t.key == "correlations-cifar10-all")
-    assert table.frame["proxy"].tolist() == ["mgm (partial sweep)"]
+    assert table.frame["proxy"].tolist() == [label]
     assert "not a uniform sample" in table.notes

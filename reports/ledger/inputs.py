@@ -222,8 +222,10 @@ def partial_sweeps(inputs: Inputs) -> set[str]:
 
 
 def from_partial(inputs: Inputs, scores: ProxyScores) -> bool:
-    """True when some of `scores`' rows come from a partial merge (finished shards, not a sample)."""
-    return bool(partial_sweeps(inputs) & set(scores.provenance["sweeps"]))
+    """True when some of `scores`' rows come from a partial merge (finished shards, not a sample) and the
+    scores miss part of the space (rows of a partial merge that complete sweeps cover for every cell —
+    e.g. the #Param and LR1 rows of an unfinished κ sample — change nothing)."""
+    return len(scores.archs) < FULL_SPACE and bool(partial_sweeps(inputs) & set(scores.provenance["sweeps"]))
 
 
 def has_scores(inputs: Inputs, name: str, dataset: str) -> bool:
