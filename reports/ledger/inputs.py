@@ -255,8 +255,15 @@ def image_inputs(found: list[ProxyScores]) -> tuple[str, str]:
     return " | ".join(sources) or "none (parameter-free)", substitute
 
 
-def synthetic(found: list[ProxyScores]) -> str:
-    return "; ".join(f"{f.proxy} was computed on synthetic images" for f in found if f.synthetic)
+def caveats(inputs: Inputs, found: list[ProxyScores]) -> str:
+    """Why these scores cannot settle a claim (empty when they can): synthetic images, or a partial merge
+    of an unfinished sweep (its finished shards are the lowest indices of the planned cells, so the
+    archs are not the uniform sample the interval assumes). A rule turns such a verdict into indicative."""
+    reasons = [f"{f.proxy} was computed on synthetic images" for f in found if f.synthetic]
+    reasons += [f"{f.proxy} is read from a partial merge of an unfinished sweep "
+                f"({', '.join(sorted(partial_sweeps(inputs) & set(f.provenance['sweeps'])))}: the finished "
+                f"shards, not a uniform sample)" for f in found if from_partial(inputs, f)]
+    return "; ".join(dict.fromkeys(reasons))
 
 
 def spec(target_text: str, arch_set: str, n: int, excluded: int, **extra) -> dict:

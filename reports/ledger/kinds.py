@@ -97,7 +97,7 @@ def correlation_outcome(claim, inputs, interval, details, common, found, target_
         interval.estimate, explanation,
         ins.spec(target_text, arch_set, len(common), excluded_count(found, len(common)), dataset=dataset),
         {f"{f.proxy} seed {','.join(map(str, f.provenance.get('seeds', [])))}": f.provenance for f in found},
-        {**details, **(extra_details or {})}, partial=ins.synthetic(found), interval=interval,
+        {**details, **(extra_details or {})}, partial=ins.caveats(inputs, found), interval=interval,
         seeds=tuple(details["seed_ids"]),
         inputs=ins.evidence(dataset=dataset, target_text=target_text, arch_set=arch_set, n=len(common),
                             seeds=details["seed_ids"], found=found, truth_version=truth_version),
@@ -182,7 +182,7 @@ def compute_spearman_sample(claim, inputs) -> Outcome:
     arch_set = f"{experiments} samples of {n} distinct archs (seeds 0…{experiments - 1})"
     return Outcome(interval.estimate, f"Spearman ρ; {note}" if note else "Spearman ρ",
                    ins.spec(spec.describe(), arch_set, n, 0), {f.proxy: f.provenance for f in fl},
-                   interval.as_dict(), partial=ins.synthetic(fl), interval=interval, seeds=tuple(sorted(found)),
+                   interval.as_dict(), partial=ins.caveats(inputs, fl), interval=interval, seeds=tuple(sorted(found)),
                    inputs=ins.evidence(dataset=dataset, target_text=spec.describe(), arch_set=arch_set, n=n,
                                        seeds=sorted(found), found=fl, truth_version=spec.version),
                    substitute=substitute)
@@ -291,7 +291,7 @@ def compute_random_search(claim, inputs) -> Outcome:
         {**ins.truth_provenance(inputs), **{f.proxy: f.provenance for f in found}},
         {"per_proxy_seed": per_seed, "pooled": band.as_dict(), "power_vs_random_pick": power,
          "pooled_histogram": histogram(mixed)},
-        partial=ins.synthetic(found), band=band, power=power, seeds=tuple(seeds),
+        partial=ins.caveats(inputs, found), band=band, power=power, seeds=tuple(seeds),
         inputs=ins.evidence(dataset=dataset, target_text=spec.describe(), arch_set=arch_set, n=smallest, seeds=seeds,
                             found=found, truth_version=spec.version),
         substitute=substitute)

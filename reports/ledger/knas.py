@@ -52,7 +52,7 @@ def compute_mgm_correlation(claim, inputs) -> Outcome:
         f"{k} {v:.3f}" for k, v in values.items()),
         ins.spec("; ".join(spec_text), "scored NB201 archs", n, 0),
         {**ins.truth_provenance(inputs), **{f"{f.proxy}/{f.dataset}": f.provenance for f in found_all}}, details,
-        partial=ins.synthetic(found_all), holds=good, seeds=tuple(sorted(seeds)),
+        partial=ins.caveats(inputs, found_all), holds=good, seeds=tuple(sorted(seeds)),
         inputs=ins.evidence(dataset=", ".join(claim.params["datasets"]), target_text="; ".join(spec_text),
                             arch_set="scored NB201 archs", n=n, seeds=sorted(seeds), found=found_all),
         substitute=substitute)

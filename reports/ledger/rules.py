@@ -137,10 +137,12 @@ class Fixed:
 
 
 def judge(claim, outcome) -> tuple[str, str]:
-    """(verdict, why): partial inputs make any would-be `reproduced` or `consistent` indicative; a
-    `deviates` from partial data stands only when the rule says partial data already excludes it."""
+    """(verdict, why): inputs with a caveat (`outcome.partial`: synthetic images, rows of a partial merge,
+    one search) make any would-be `reproduced`, `consistent` or `deviates` indicative — more or real data
+    could move the number either way. Fewer seeds than the paper's is the rule's own business (Welch lets
+    a rejection stand: more seeds cannot undo it)."""
     verdict, why = claim.rule.judge(claim, outcome)
-    if outcome.partial and verdict in ("reproduced", "consistent"):
+    if outcome.partial and verdict in ("reproduced", "consistent", "deviates"):
         return "indicative", f"{why}; but {outcome.partial}"
     return verdict, f"{why}; {outcome.partial}" if outcome.partial else why
 

@@ -75,7 +75,7 @@ def compute_op_composition(claim, inputs) -> Outcome:
                    {"ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
                    {"shares_first_seed": first.round(4).to_dict(),
                     "margins_per_seed": {str(s): m for s, m in margins.items()}, **interval.as_dict()},
-                   partial=ins.synthetic(found), interval=interval, holds=holds, seeds=tuple(seeds),
+                   partial=ins.caveats(inputs, found), interval=interval, holds=holds, seeds=tuple(seeds),
                    inputs=ins.evidence(dataset=dataset, target_text=NO_TARGET, arch_set=arch_set, n=n, seeds=seeds,
                                        found=found),
                    substitute=substitute, tables=[table], figures=[figure])
@@ -119,7 +119,7 @@ def compute_rank_sum(claim, inputs) -> Outcome:
                    + (f"; {note}" if note else ""),
                    ins.spec(spec.describe(), arch_set, n, 0),
                    {**ins.truth_provenance(inputs), "ntk": kappa[seeds[0]].provenance, "lr1": lr[seeds[0]].provenance},
-                   {"per_seed": per_seed, **interval.as_dict()}, partial=ins.synthetic(found), interval=interval,
+                   {"per_seed": per_seed, **interval.as_dict()}, partial=ins.caveats(inputs, found), interval=interval,
                    holds=holds, seeds=tuple(seeds),
                    inputs=ins.evidence(dataset=dataset, target_text=spec.describe(), arch_set=arch_set,
                                        n=n, seeds=seeds, found=found, truth_version=spec.version),
