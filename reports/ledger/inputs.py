@@ -221,11 +221,17 @@ def partial_sweeps(inputs: Inputs) -> set[str]:
     return inputs.memo["partial_sweeps"]
 
 
+def partial_sources(inputs: Inputs, scores: ProxyScores) -> list[str]:
+    """The partial merges (finished shards, not a sample) among `scores`' sweeps, when the scores miss part
+    of the space; none otherwise (rows of a partial merge that complete sweeps cover for every cell — e.g.
+    the #Param and LR1 rows of an unfinished κ sample — change nothing)."""
+    if len(scores.archs) >= FULL_SPACE:
+        return []
+    return sorted(partial_sweeps(inputs) & set(scores.provenance["sweeps"]))
+
+
 def from_partial(inputs: Inputs, scores: ProxyScores) -> bool:
-    """True when some of `scores`' rows come from a partial merge (finished shards, not a sample) and the
-    scores miss part of the space (rows of a partial merge that complete sweeps cover for every cell —
-    e.g. the #Param and LR1 rows of an unfinished κ sample — change nothing)."""
-    return len(scores.archs) < FULL_SPACE and bool(partial_sweeps(inputs) & set(scores.provenance["sweeps"]))
+    return bool(partial_sources(inputs, scores))
 
 
 def has_scores(inputs: Inputs, name: str, dataset: str) -> bool:
@@ -260,9 +266,8 @@ def caveats(inputs: Inputs, found: list[ProxyScores]) -> str:
     of an unfinished sweep (its finished shards are the lowest indices of the planned cells, so the
     archs are not the uniform sample the interval assumes). A rule turns such a verdict into indicative."""
     reasons = [f"{f.proxy} was computed on synthetic images" for f in found if f.synthetic]
-    reasons += [f"{f.proxy} is read from a partial merge of an unfinished sweep "
-                f"({', '.join(sorted(partial_sweeps(inputs) & set(f.provenance['sweeps'])))}: the finished "
-                f"shards, not a uniform sample)" for f in found if from_partial(inputs, f)]
+    reasons += [f"{f.proxy} is read from a partial merge of an unfinished sweep ({', '.join(names)}: the "
+                f"finished shards, not a uniform sample)" for f in found if (names := partial_sources(inputs, f))]
     return "; ".join(dict.fromkeys(reasons))
 
 
