@@ -30,8 +30,10 @@ from zcbench.reports.search import (
 from zcbench.spaces import nb201
 
 FULL_SPACE = ins.FULL_SPACE
-PRUNING_HOW = ("runs of `zcbench search prune` (TE-NAS pruning search, benchmarks.pruning) stored under "
-               "<results>/searches/tenas_prune; one search costs 324 κ evaluations (≈ 40–50 min on one CPU core here)")
+PRUNING_COST = {  # measured here (AMD EPYC, 2 shared cores), one search per core
+    False: "324 κ evaluations (≈ 40–50 min on one CPU core)",
+    True: "54 short trainings of the C=3, N=1 supernet (≈ 24 min on one shared CPU core)",
+}
 
 
 # ------------------------------------------------------------------------------------ correlations
@@ -310,9 +312,10 @@ def compute_pruning_search(claim, inputs) -> Outcome:
     if not runs.empty:
         runs = runs[(runs["dataset"] == dataset) & (runs["settings_hash"] == wanted)]
     if runs.empty:
-        search = (f"{PRUNING_HOW}; none found for {dataset}, criterion {criterion}: run `zcbench search prune "
-                  f"--dataset {dataset} --criterion {criterion} --seed 1 … --seed {claim.params['runs']}` "
-                  f"(stored under {ANGLELOSS_DIR if trained else PRUNING_DIR})")
+        search = (f"runs of `zcbench search prune` (TE-NAS pruning search, benchmarks.pruning) stored under "
+                  f"<results>/{ANGLELOSS_DIR if trained else PRUNING_DIR}; one search costs {PRUNING_COST[trained]}; "
+                  f"none found for {dataset}, criterion {criterion}: run `zcbench search prune --dataset {dataset} "
+                  f"--criterion {criterion} --seed 1 … --seed {claim.params['runs']}`")
         raise ins.needs_images(inputs, dataset, search) or Missing("needs-results", search)
     spec, acc, note = ins.target(inputs, claim.paper, dataset)
     summary, table = summarize_runs(runs, acc)
