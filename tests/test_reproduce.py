@@ -687,3 +687,40 @@ def test_correlation_table_labels_a_proxy_read_from_a_partial_merge(tmp_path, co
     # the same rows make a claim's outcome carry the caveat (its rule then says indicative, never reproduced)
     scores = inputs.seed_scores(loaded, "mgm", "cifar10")[0]
     assert ("partial merge of an unfinished sweep (sweep_a" in inputs.caveats(loaded, [scores])) == (covered < N)
+
+
+def test_a_claim_shows_the_other_preset_of_its_proxy_beside_the_chosen_one():
+    """κ on `supernet` (3 seeds, 400 cells) decides R13/ntk; κ on `code` (seed 0, 80 cells, 40 shared: too
+    few to be preferred) is reported beside it: τ on its own cells with a bootstrap interval, and both
+    presets on the shared cells, each equal to scipy's τ on the same cells."""
+    rng = np.random.default_rng(3)
+    params = inputs.params_series("cifar10")
+    supernet_cells = rng.choice(N, 400, replace=False)
+    code_cells = np.concatenate([supernet_cells[:40], rng.choice(np.setdiff1d(np.arange(N), supernet_cells), 40,
+                                                                 replace=False)])
+    kappa = np.exp(-params.to_numpy() / 4e5 + rng.normal(0, 0.5, N))  # lower is better, tied to #Param
+    rows = []
+    for setting, cells, seeds in (("supernet", supernet_cells, (0, 1, 2)), ("code", code_cells, (0,))):
+        for seed in seeds:
+            noise = rng.normal(0, 1, len(cells)) if setting == "code" else 0.1 * seed
+            rows.append(pd.DataFrame({
+                "space": "nb201", "arch": cells, "proxy": "ntk", "setting": setting,
+                "settings_hash": settings_hash(REGISTRY.get("ntk").presets[setting]), "dataset": "cifar10",
+                "seed": seed, "value": kappa[cells] * (1 + noise), "status": "ok", "sweep": f"ntk_{setting}",
+                "partial": False, "data_source": "folder:images/fake[test]"}))
+    results = pd.concat(rows, ignore_index=True)
+    claim = next(c for c in rp.all_claims() if c.id == "R13/ntk")
+    entry = evaluate(claim, inputs.Inputs(None, None, quick=True, seed=0, results=results))[0]
+    assert entry["details"]["seed_ids"] == [0, 1, 2] and entry["inputs"]["n_archs"] == 400  # supernet decides
+    check, = entry["details"]["other_settings"]
+    code = results[results["setting"] == "code"].set_index("arch")["value"]
+    assert check["setting"] == "code" and check["n"] == 80 and check["shared_cells"] == 40
+    assert check["value"] == pytest.approx(sps.kendalltau(-code, params.loc[code.index]).statistic)
+    assert check["interval"][0] < check["value"] < check["interval"][1]
+    shared = np.sort(supernet_cells[:40])
+    supernet0 = results[(results["setting"] == "supernet") & (results["seed"] == 0)].set_index("arch")["value"]
+    assert check["chosen_setting_shared_cells"] == pytest.approx(
+        sps.kendalltau(-supernet0.loc[shared], params.loc[shared]).statistic)
+    assert check["tau_between_settings"] == pytest.approx(
+        sps.kendalltau(code.loc[shared], supernet0.loc[shared]).statistic)
+    assert "setting `code`" in entry["explanation"] and "n=80" in entry["explanation"]

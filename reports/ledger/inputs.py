@@ -212,6 +212,27 @@ def seed_scores(inputs: Inputs, name: str, dataset: str, groups: bool = False) -
     return inputs.memo[key]
 
 
+OTHER_SETTING_MIN_ARCHS = 30  # fewer cells under another setting say nothing beside the chosen one
+
+
+def other_setting_scores(inputs: Inputs, name: str, dataset: str, chosen_hash: str) -> list[ProxyScores]:
+    """`name` on `dataset` under each stored setting other than `chosen_hash` (e.g. κ's `code` preset beside
+    the `supernet` one the claim reads), lowest proxy seed only, when it scored enough cells to compare."""
+    results = inputs.results
+    if results.empty:
+        return []
+    rows = results[(results["space"] == "nb201") & (results["proxy"] == name) & (results["dataset"] == dataset)
+                   & (results["settings_hash"] != chosen_hash)]
+    if "arch_select" in rows.columns:
+        rows = rows[rows["arch_select"] != GROUP_SELECTION]
+    out = []
+    for _, setting_rows in rows.groupby("settings_hash", sort=True):
+        found = proxy_scores(setting_rows[setting_rows["seed"] == setting_rows["seed"].min()], name, dataset)
+        if found is not None and len(found.values) >= OTHER_SETTING_MIN_ARCHS:
+            out.append(found)
+    return out
+
+
 def partial_sweeps(inputs: Inputs) -> set[str]:
     """Names of the library entries read that are partial merges of unfinished sweeps (memoised)."""
     if "partial_sweeps" not in inputs.memo:

@@ -19,6 +19,7 @@ from zcbench.reports import stats, uncertainty
 from zcbench.reports.ledger import inputs as ins
 from zcbench.reports.ledger.core import Missing, Outcome, claim_kind
 from zcbench.reports.pruning import ANGLELOSS_DIR, PRUNING_DIR, summarize_runs
+from zcbench.reports.results import ProxyScores
 from zcbench.reports.search import (
     Score,
     pick_positions,
@@ -81,6 +82,46 @@ def seed_correlation(inputs, xs: dict[int, pd.Series], ys: dict[int, pd.Series],
     return interval, details, common
 
 
+def other_settings_check(inputs, found: dict, target: pd.Series, orient: bool,
+                         statistic=stats.kendall) -> tuple[list[dict], str]:
+    """The claim's statistic under every other stored setting of the proxy (its lowest seed, on the cells it
+    scored, with a bootstrap interval over those cells; one seed, so no seed spread), and the chosen
+    setting's lowest seed on the cells both scored when there are enough: does the preset change the answer?"""
+    first = found[min(found)]
+
+    def values(scores: ProxyScores, cells: pd.Index) -> np.ndarray:
+        return (ins.oriented(scores.proxy, scores.values) if orient else scores.values).loc[cells].to_numpy(np.float64)
+
+    checks, texts = [], []
+    for other in ins.other_setting_scores(inputs, first.proxy, first.dataset, first.provenance["settings_hash"]):
+        cells = ins.finite_archs([other.values, target])
+        if len(cells) < ins.OTHER_SETTING_MIN_ARCHS:
+            continue
+        x, y = values(other, cells), target.loc[cells].to_numpy(np.float64)
+        value = statistic(x, y)
+        sd = uncertainty.bootstrap_sd_of_seed_mean(statistic, [x], [y], inputs.bootstrap_reps, inputs.seed)
+        check = {"setting": other.provenance["setting"], "settings_hash": other.provenance["settings_hash"],
+                 "seed": other.provenance["seeds"][0], "n": len(cells), "value": value,
+                 "interval": [value - 1.96 * sd, value + 1.96 * sd],
+                 "interval_rule": "estimate ± 1.96 bootstrap sd over cells, one proxy seed",
+                 "sweeps": other.provenance["sweeps"], "shared_cells": 0}
+        label = (f"setting `{check['setting']}` ({check['settings_hash']}, seed {check['seed']}, n={len(cells):,}): "
+                 f"{value:.3f} [{check['interval'][0]:.3f}, {check['interval'][1]:.3f}]")
+        shared = ins.finite_archs([other.values, first.values, target])
+        if len(shared) >= ins.OTHER_SETTING_MIN_ARCHS:
+            y_shared = target.loc[shared].to_numpy(np.float64)
+            check.update(shared_cells=len(shared),
+                         chosen_setting_shared_cells=statistic(values(first, shared), y_shared),
+                         other_setting_shared_cells=statistic(values(other, shared), y_shared),
+                         tau_between_settings=stats.kendall(values(other, shared), values(first, shared)))
+            label += (f"; on the {len(shared):,} cells both scored {check['other_setting_shared_cells']:.3f} vs "
+                      f"`{first.provenance['setting']}` {check['chosen_setting_shared_cells']:.3f}, τ between the "
+                      f"two settings {check['tau_between_settings']:.2f}")
+        checks.append(check)
+        texts.append(label)
+    return checks, "; ".join(texts)
+
+
 def arch_set_text(n: int, is_sample: bool) -> str:
     return (f"sample n={n:,} (the archs every proxy seed scored; seeded uniform sample of the "
             f"{FULL_SPACE:,})" if is_sample else f"all {FULL_SPACE:,} NB201 archs ({n:,} with finite scores)")
@@ -112,8 +153,12 @@ def compute_tau_with_params(claim, inputs) -> Outcome:
     xs, found = proxy_series_by_seed(inputs, claim.params["proxy"], dataset)
     params = ins.params_series(dataset)
     interval, details, common = seed_correlation(inputs, xs, {s: params for s in xs}, found)
+    other_checks, other_text = ([], "") if claim.params["proxy"] in combination_names() else \
+        other_settings_check(inputs, ins.seed_scores(inputs, claim.params["proxy"], dataset), params, orient=True)
     return correlation_outcome(claim, inputs, interval, details, common, found, ins.PARAMS_NOTE + f", {dataset}",
-                               dataset, explanation="higher-is-better orientation (κ and loss negated)")
+                               dataset, explanation="; ".join(filter(None, (
+                                   "higher-is-better orientation (κ and loss negated)", other_text))),
+                               extra_details={"other_settings": other_checks})
 
 
 def first_dataset_with(inputs, proxies: list[str], datasets) -> str:
@@ -142,9 +187,10 @@ def compute_tau_with_accuracy(claim, inputs) -> Outcome:
                                                                               "kendall")}
     per_class = stats.grouped_correlation(first, acc.loc[common], params, "kendall")
     extra["within_param_class_tau_weighted_first_seed"] = stats.weighted_mean(per_class["value"], per_class["n"])
+    extra["other_settings"], other_text = other_settings_check(inputs, found, acc, orient=False)
     return correlation_outcome(claim, inputs, interval, details, common, list(found.values()), spec.describe(),
-                               dataset, spec.version, f"raw {name} values (sign as the paper states it)"
-                               + (f"; {note}" if note else ""), extra)
+                               dataset, spec.version, "; ".join(filter(None, (
+                                   f"raw {name} values (sign as the paper states it)", note, other_text))), extra)
 
 
 @claim_kind("tau_between", params=("proxies", "dataset"))
