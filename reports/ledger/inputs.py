@@ -192,14 +192,17 @@ def needs_images(inputs: Inputs, dataset: str, then: str) -> Missing | None:
 GROUP_SELECTION = "param_group"
 
 
+def without_group_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of sweeps over whole spaces or samples, without those of #Param-group sweeps."""
+    return results[results["arch_select"] != GROUP_SELECTION] if "arch_select" in results.columns else results
+
+
 def seed_scores(inputs: Inputs, name: str, dataset: str, groups: bool = False) -> dict[int, ProxyScores]:
     """Proxy `name` on `dataset`, one ProxyScores per proxy seed (same settings hash for every seed); rows
     of #Param-group sweeps only with `groups` (the group experiment)."""
     key = ("seed_scores", name, dataset, groups)
     if key not in inputs.memo:
-        results = inputs.results
-        if not groups and "arch_select" in results.columns:
-            results = results[results["arch_select"] != GROUP_SELECTION]
+        results = inputs.results if groups else without_group_rows(inputs.results)
         found = proxy_scores(results, name, dataset) if not results.empty else None
         per_seed = {}
         if found is not None:
@@ -221,10 +224,9 @@ def other_setting_scores(inputs: Inputs, name: str, dataset: str, chosen_hash: s
     results = inputs.results
     if results.empty:
         return []
+    results = without_group_rows(results)
     rows = results[(results["space"] == "nb201") & (results["proxy"] == name) & (results["dataset"] == dataset)
                    & (results["settings_hash"] != chosen_hash)]
-    if "arch_select" in rows.columns:
-        rows = rows[rows["arch_select"] != GROUP_SELECTION]
     out = []
     for _, setting_rows in rows.groupby("settings_hash", sort=True):
         found = proxy_scores(setting_rows[setting_rows["seed"] == setting_rows["seed"].min()], name, dataset)

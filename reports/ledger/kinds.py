@@ -99,11 +99,12 @@ def other_settings_check(inputs, found: dict, target: pd.Series, orient: bool,
             continue
         x, y = values(other, cells), target.loc[cells].to_numpy(np.float64)
         value = statistic(x, y)
-        sd = uncertainty.bootstrap_sd_of_seed_mean(statistic, [x], [y], inputs.bootstrap_reps, inputs.seed)
+        interval = uncertainty.seed_interval([value], uncertainty.bootstrap_sd_of_seed_mean(
+            statistic, [x], [y], inputs.bootstrap_reps, inputs.seed))
         check = {"setting": other.provenance["setting"], "settings_hash": other.provenance["settings_hash"],
                  "seed": other.provenance["seeds"][0], "n": len(cells), "value": value,
-                 "interval": [value - 1.96 * sd, value + 1.96 * sd],
-                 "interval_rule": "estimate ± 1.96 bootstrap sd over cells, one proxy seed",
+                 "interval": [interval.low, interval.high],
+                 "interval_rule": "uncertainty.seed_interval of one proxy seed: bootstrap over cells only",
                  "sweeps": other.provenance["sweeps"], "shared_cells": 0}
         label = (f"setting `{check['setting']}` ({check['settings_hash']}, seed {check['seed']}, n={len(cells):,}): "
                  f"{value:.3f} [{check['interval'][0]:.3f}, {check['interval'][1]:.3f}]")
