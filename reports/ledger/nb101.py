@@ -454,7 +454,9 @@ def nb101_section(inputs, entries: list[dict]) -> tuple[list[ReportTable], list[
                                   enumeration_table(summary), NO_TARGET,
                                   f"all {summary['cells']:,} NB101 cells, enumerated by code ({how})",
                                   notes=f"{summary['distinct_params']:,} distinct #Param values; #Param in millions, "
-                                        "stem-128 network with 10 classes (= the records' trainable_parameters)"))
+                                        "stem-128 network with 10 classes (= the records' trainable_parameters); 'interior' "
+                                        "columns count op occurrences over interior vertices, equal across the three "
+                                        "ops because relabelling the ops maps the space onto itself"))
         figures.append(("nb101-enumeration", "NB101: cells per vertex count and #Param", enumeration_figure(summary),
                         f"all {summary['cells']:,} enumerated NB101 cells (spaces/nb101_enumeration.py, from {how}): "
                         "left, cells per pruned vertex count (log scale); right, the #Param histogram (log bins of "
