@@ -14,6 +14,7 @@ from scipy.stats import kendalltau
 
 from zcbench.reports.ledger import all_claims
 from zcbench.reports.ledger.inputs import Inputs
+from zcbench.reports.ledger.nb101 import r12_table
 from zcbench.reports.ledger.run import evaluate
 from zcbench.reports.nb101_sample import (
     ACCURACY_NOTE,
@@ -240,6 +241,19 @@ def test_r12_ntk_prefers_three_seeds_then_the_most_modules():
     assert "NTK batch 16, not the code setting's 72" in ntk["explanation"]
     assert {o["source"] for o in ntk["details"]["other_sources"]} == {"nb101_r12_ntk72_sample500",
                                                                        "nb101_sample500 + nb101_sample500_seeds"}
+    # the code-batch sample beside the verdict: its own τ and a module-sampling interval around it
+    beside, = [o for o in ntk["details"]["other_sources"] if o["source"] == "nb101_r12_ntk72_sample500"]
+    own = results[results["sweep"] == "nb101_r12_ntk72_sample500"].pivot(index="arch", columns="proxy",
+                                                                          values="value")
+    assert beside["per_seed"]["0"] == pytest.approx(kendalltau(-own["ntk"], own["params"]).statistic)
+    assert beside["mean"] == beside["per_seed"]["0"] and beside["arch_sd"] > 0
+    assert beside["interval"][0] < beside["mean"] < beside["interval"][1]
+    table = r12_table([ntk]).set_index("source")
+    assert list(table["claim"]) == ["R12/ntk", "R12/ntk (other source)", "R12/ntk (other source)"]
+    row = table.loc["nb101_r12_ntk72_sample500"]
+    assert row["n modules"] == 500 and row["seeds"] == 1 and "module sampling only" in row["verdict"]
+    assert row["95% interval"] == f"{beside['interval'][0]:.3f} – {beside['interval'][1]:.3f}"
+    assert "not a uniform sample" in table.loc["nb101_sample500 + nb101_sample500_seeds", "verdict"]
     only72 = results[results["sweep"] != "nb101_r12_ntk16_sample1000"]
     ntk = r12_entries(only72)["R12/ntk"]
     assert ntk["details"]["source"]["entries"] == ["nb101_r12_ntk72_sample500"]

@@ -105,6 +105,27 @@ def per_seed_taus(pairs: nb101_sample.SeedPairs) -> list[float]:
     return [stats.kendall(x, pairs.y) for x in pairs.x]
 
 
+def r12_interval(pairs: nb101_sample.SeedPairs, per_seed: list[float], inputs) -> uncertainty.SeedInterval:
+    """The prediction interval for one draw: seed spread (when there are ≥ 2 seeds) and the bootstrap over
+    the sampled modules."""
+    arch_sd = uncertainty.bootstrap_sd_of_seed_mean(stats.kendall, pairs.x, [pairs.y] * len(pairs.x),
+                                                    inputs.bootstrap_reps, inputs.seed)
+    return uncertainty.seed_interval(per_seed, arch_sd)
+
+
+def other_source(pairs: nb101_sample.SeedPairs, inputs) -> dict:
+    """A source the verdict did not use, with its own τ per seed and interval (shown beside the verdict; a
+    single seed's interval covers the module sampling only)."""
+    per_seed = per_seed_taus(pairs)
+    found = {"source": pairs.source.label, "uniform": pairs.source.uniform, "seeds": pairs.seeds,
+             "n": len(pairs.archs), "per_seed": dict(zip(map(str, pairs.seeds), per_seed)),
+             "settings": pairs.scores.settings}
+    if np.all(np.isfinite(per_seed)):
+        interval = r12_interval(pairs, per_seed, inputs)
+        found.update(mean=interval.estimate, interval=[interval.low, interval.high], arch_sd=interval.arch_sd)
+    return found
+
+
 def arch_set_text(pairs: nb101_sample.SeedPairs, complete: bool | None) -> str:
     n = len(pairs.archs)
     if pairs.source.uniform:
@@ -132,9 +153,7 @@ def compute_nb101_tau_with_params(claim, inputs) -> Outcome:
         raise Missing("needs-results", f"τ({proxy}, #Param) is undefined (constant values) on proxy seeds "
                                        f"{[s for s, v in zip(pairs.seeds, values) if not np.isfinite(v)]} of "
                                        f"{pairs.source.label}")
-    arch_sd = uncertainty.bootstrap_sd_of_seed_mean(stats.kendall, pairs.x, [pairs.y] * len(pairs.x),
-                                                    inputs.bootstrap_reps, inputs.seed)
-    interval = uncertainty.seed_interval(values, arch_sd)
+    interval = r12_interval(pairs, values, inputs)
     stored = manifests(inputs, pairs.source)
     complete = all(m.get("complete", True) for m in stored) if stored else None
     arch_set = arch_set_text(pairs, complete)
@@ -145,9 +164,7 @@ def compute_nb101_tau_with_params(claim, inputs) -> Outcome:
             both = own.index[np.isfinite(own.to_numpy())].intersection(pairs.params.index)
             larger[str(seed)] = {"value": stats.kendall(sign * own.loc[both].to_numpy(),
                                                         pairs.params.loc[both].to_numpy()), "n": len(both)}
-    others = [{"source": p.source.label, "uniform": p.source.uniform, "seeds": p.seeds, "n": len(p.archs),
-               "per_seed": dict(zip(map(str, p.seeds), per_seed_taus(p))), "settings": p.scores.settings}
-              for p in found if p is not pairs]
+    others = [other_source(p, inputs) for p in found if p is not pairs]
     notes = [f"higher-is-better orientation{' (κ negated)' if sign < 0 else ''}; source {pairs.source.label}"]
     if proxy == "lr1":
         notes.append(nb101_sample.LR1_NOTE)
@@ -415,20 +432,29 @@ def nb101_sample_section(inputs) -> list[ReportTable]:
                               + sample.meta.get("lr1", ""))]
 
 
+def _r12_row(claim: str, paper, mean, per_seed: dict, interval, n, source: str, verdict: str) -> dict:
+    return {"claim": claim, "paper": paper, "ours (mean over seeds)": mean,
+            "per seed": " ".join(f"{s}:{v:.3f}" for s, v in per_seed.items()) or "—",
+            "95% interval": f"{interval[0]:.3f} – {interval[1]:.3f}" if interval else "—",
+            "n modules": n, "seeds": len(per_seed), "source": source or "—", "verdict": verdict}
+
+
 def r12_table(entries: list[dict]) -> pd.DataFrame:
+    """One row per R12 verdict, then a row per other source of the same proxy (its own τ and interval)."""
     rows = []
     for e in entries:
         if e["claim"] != "R12":
             continue
         interval = (e.get("interval") or {}).get("interval")
         per_seed = (e.get("interval") or {}).get("per_seed") or []
-        rows.append({"claim": e["id"], "paper": e["paper_value"],
-                     "ours (mean over seeds)": e["our_value"],
-                     "per seed": " ".join(f"{s}:{v:.3f}" for s, v in zip(e["seeds"], per_seed)) or "—",
-                     "95% interval": f"{interval[0]:.3f} – {interval[1]:.3f}" if interval else "—",
-                     "n modules": e["inputs"].get("n_archs", "—"), "seeds": len(e["seeds"]),
-                     "source": ", ".join((e["details"].get("source") or {}).get("entries", [])) or "—",
-                     "verdict": e["verdict"]})
+        rows.append(_r12_row(e["id"], e["paper_value"], e["our_value"], dict(zip(e["seeds"], per_seed)), interval,
+                             e["inputs"].get("n_archs", "—"),
+                             ", ".join((e["details"].get("source") or {}).get("entries", [])), e["verdict"]))
+        for other in e["details"].get("other_sources", []):
+            beside = "beside: one seed, interval = module sampling only" if len(other["seeds"]) == 1 else "beside"
+            rows.append(_r12_row(f"{e['id']} (other source)", e["paper_value"], other.get("mean"), other["per_seed"],
+                                 other.get("interval"), other["n"], other["source"],
+                                 beside if other["uniform"] else "beside: not a uniform sample"))
     return pd.DataFrame(rows)
 
 
@@ -454,9 +480,9 @@ def nb101_section(inputs, entries: list[dict]) -> tuple[list[ReportTable], list[
                                   enumeration_table(summary), NO_TARGET,
                                   f"all {summary['cells']:,} NB101 cells, enumerated by code ({how})",
                                   notes=f"{summary['distinct_params']:,} distinct #Param values; #Param in millions, "
-                                        "stem-128 network with 10 classes (= the records' trainable_parameters); 'interior' "
-                                        "columns count op occurrences over interior vertices, equal across the three "
-                                        "ops because relabelling the ops maps the space onto itself"))
+                                        "stem-128 network with 10 classes (= the records' trainable_parameters); "
+                                        "'interior' columns count op occurrences over interior vertices, equal across "
+                                        "the three ops because relabelling the ops maps the space onto itself"))
         figures.append(("nb101-enumeration", "NB101: cells per vertex count and #Param", enumeration_figure(summary),
                         f"all {summary['cells']:,} enumerated NB101 cells (spaces/nb101_enumeration.py, from {how}): "
                         "left, cells per pruned vertex count (log scale); right, the #Param histogram (log bins of "
@@ -466,8 +492,10 @@ def nb101_section(inputs, entries: list[dict]) -> tuple[list[ReportTable], list[
         tables.append(ReportTable("nb101-r12", "Revisit Tab. 2 on NB101 (R12): Kendall τ(metric, #Param) per seed",
                                   r12, R12_TARGET, "the most faithful NB101 sample present, per claim (see source)",
                                   notes="interval: 95 % prediction interval for one new proxy seed (seed spread and "
-                                        "bootstrap over the sampled modules); the shared 292-module sample is not "
-                                        "a uniform sample of the space and is at most indicative"))
+                                        "bootstrap over the sampled modules); '(other source)' rows are the samples "
+                                        "the verdict did not use (fewer seeds or modules, another NTK batch), each "
+                                        "with its own interval; the shared 292-module sample is not a uniform "
+                                        "sample of the space and is at most indicative"))
     search = table5_nb101(entries)
     if not search.empty:
         tables.append(ReportTable("revisit-table5-nb101", "Revisit Tab. 5, NB101 column: random search N=100 × 5",
