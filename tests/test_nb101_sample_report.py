@@ -248,6 +248,11 @@ def test_r12_ntk_prefers_three_seeds_then_the_most_modules():
     assert beside["per_seed"]["0"] == pytest.approx(kendalltau(-own["ntk"], own["params"]).statistic)
     assert beside["mean"] == beside["per_seed"]["0"] and beside["arch_sd"] > 0
     assert beside["interval"][0] < beside["mean"] < beside["interval"][1]
+    low, high = beside["interval"]
+    covers = low - 0.05 <= 0.36 <= high + 0.05
+    assert (f"nb101_r12_ntk72_sample500 (1 seed, n=500, NTK batch 72): {beside['mean']:.3f}, interval "
+            f"[{low:.3f}, {high:.3f}] (module sampling only) ± 0.05: paper {'inside' if covers else 'outside'}"
+            in ntk["explanation"])
     table = r12_table([ntk]).set_index("source")
     assert list(table["claim"]) == ["R12/ntk", "R12/ntk (other source)", "R12/ntk (other source)"]
     row = table.loc["nb101_r12_ntk72_sample500"]

@@ -126,6 +126,23 @@ def other_source(pairs: nb101_sample.SeedPairs, inputs) -> dict:
     return found
 
 
+def other_source_text(other: dict, claim) -> str:
+    """One other source in words: its τ per seed, its interval, and whether that holds the paper's value."""
+    seeds = len(other["seeds"])
+    text = (f"{other['source']} ({seeds} seed{'s' if seeds != 1 else ''}, n={other['n']:,}"
+            + (f", NTK batch {other['settings']['batch_size']}"
+               if claim.params["proxy"] == "ntk" and "batch_size" in other["settings"] else "")
+            + "): " + ", ".join(f"{v:.3f}" for v in other["per_seed"].values()))
+    if "interval" not in other:
+        return text
+    low, high = other["interval"]
+    tolerance = claim.rule.tolerance
+    inside = low - tolerance <= claim.paper_value <= high + tolerance
+    return (f"{text}, interval [{low:.3f}, {high:.3f}]{' (module sampling only)' if seeds == 1 else ''}"
+            f" ± {tolerance}: paper {'inside' if inside else 'outside'}"
+            + ("" if other["uniform"] else " (not a uniform sample)"))
+
+
 def arch_set_text(pairs: nb101_sample.SeedPairs, complete: bool | None) -> str:
     n = len(pairs.archs)
     if pairs.source.uniform:
@@ -173,9 +190,7 @@ def compute_nb101_tau_with_params(claim, inputs) -> Outcome:
         notes.append(f"NTK batch {batch} = the code setting" if batch == CODE_NTK_BATCH else
                      f"NTK batch {batch}, not the code setting's {CODE_NTK_BATCH} (declared)")
     if others:
-        notes.append("also present: " + "; ".join(
-            f"{o['source']} ({len(o['seeds'])} seed{'s' if len(o['seeds']) != 1 else ''}, n={o['n']:,}): "
-            + ", ".join(f"{v:.3f}" for v in o["per_seed"].values()) for o in others))
+        notes.append("also present: " + "; ".join(other_source_text(o, claim) for o in others))
     partial = "" if pairs.source.uniform else (
         f"{len(pairs.archs):,} distinct modules of the shared NB101 sample, not a uniform sample of the space "
         f"like the paper's {PAPER_CELLS:,} random cells")
