@@ -86,6 +86,7 @@ def plugin_on_path(monkeypatch):
     ({"datasets": ["cifar11"]}, "unknown dataset 'cifar11'"),
     ({"proxies": []}, "at least one [[proxies]]"),
     ({"data": {"source": "synthetic", "sizee": 8}}, "unknown key(s) ['sizee']"),
+    ({"data": {"source": "synthetic", "n": 16777215}}, "need 48.0 GiB (at most 4 GiB"),
     ({"execution": {"executor": "slurm"}}, "'slurm' is not one of serial, process, submitit"),
 ])
 def test_config_errors_name_the_offending_key(tmp_path, change, message):

@@ -33,6 +33,7 @@ from zcbench.spaces.errors import ZcbenchError
 
 SELECTIONS = ("all", "sample", "indices", "param_group", "hashes")
 DATA_SOURCES = ("synthetic", "folder", "dataset")
+MAX_SYNTHETIC_BYTES = 4 * 2 ** 30  # synthetic images are held in memory as uint8
 EXECUTORS = ("serial", "process", "submitit")
 START_METHODS = ("spawn", "forkserver", "fork")
 SUBMITIT_CLUSTERS = ("slurm", "local", "debug")
@@ -235,6 +236,10 @@ def _parse_data_source(t: _Table, dataset: str | None) -> DataSource:
         max_per_class=t.positive("max_per_class"), n=t.positive("n", 256),
         size=t.positive("size", default_size if source == "synthetic" else None),
         seed=t.get("seed", int, 0), note=t.get("note", str, ""))
+    if source == "synthetic" and src.n * src.size ** 2 * 3 > MAX_SYNTHETIC_BYTES:
+        raise ConfigError(f"{t.where}: {src.n:,} synthetic {src.size}×{src.size} images need "
+                          f"{src.n * src.size ** 2 * 3 / 2 ** 30:.1f} GiB "
+                          f"(at most {MAX_SYNTHETIC_BYTES // 2 ** 30} GiB; lower n or size)")
     t.finish()
     return src
 
