@@ -236,10 +236,11 @@ def _parse_data_source(t: _Table, dataset: str | None) -> DataSource:
         max_per_class=t.positive("max_per_class"), n=t.positive("n", 256),
         size=t.positive("size", default_size if source == "synthetic" else None),
         seed=t.get("seed", int, 0), note=t.get("note", str, ""))
-    if source == "synthetic" and src.n * src.size ** 2 * 3 > MAX_SYNTHETIC_BYTES:
+    synthetic_bytes = src.n * src.size ** 2 * 3 if source == "synthetic" else 0
+    if synthetic_bytes > MAX_SYNTHETIC_BYTES:
         raise ConfigError(f"{t.where}: {src.n:,} synthetic {src.size}×{src.size} images need "
-                          f"{src.n * src.size ** 2 * 3 / 2 ** 30:.1f} GiB "
-                          f"(at most {MAX_SYNTHETIC_BYTES // 2 ** 30} GiB; lower n or size)")
+                          f"{synthetic_bytes / 2 ** 30:.1f} GiB (at most {MAX_SYNTHETIC_BYTES // 2 ** 30} GiB; "
+                          "lower n or size)")
     t.finish()
     return src
 

@@ -113,16 +113,18 @@ def r12_interval(pairs: nb101_sample.SeedPairs, per_seed: list[float], inputs) -
     return uncertainty.seed_interval(per_seed, arch_sd)
 
 
-def other_source(pairs: nb101_sample.SeedPairs, inputs) -> dict:
-    """A source the verdict did not use, with its own τ per seed and interval (shown beside the verdict; a
-    single seed's interval covers the module sampling only)."""
+def other_source(pairs: nb101_sample.SeedPairs, claim, inputs) -> dict:
+    """A source the verdict did not use, with its own τ per seed, interval and whether that interval (± the
+    rule's tolerance) holds the paper's value (shown beside the verdict; a single seed's interval covers
+    the module sampling only)."""
     per_seed = per_seed_taus(pairs)
     found = {"source": pairs.source.label, "uniform": pairs.source.uniform, "seeds": pairs.seeds,
              "n": len(pairs.archs), "per_seed": dict(zip(map(str, pairs.seeds), per_seed)),
              "settings": pairs.scores.settings}
     if np.all(np.isfinite(per_seed)):
         interval = r12_interval(pairs, per_seed, inputs)
-        found.update(mean=interval.estimate, interval=[interval.low, interval.high], arch_sd=interval.arch_sd)
+        found.update(mean=interval.estimate, interval=[interval.low, interval.high], arch_sd=interval.arch_sd,
+                     paper_inside=interval.covers(claim.paper_value, claim.rule.tolerance))
     return found
 
 
@@ -136,10 +138,8 @@ def other_source_text(other: dict, claim) -> str:
     if "interval" not in other:
         return text
     low, high = other["interval"]
-    tolerance = claim.rule.tolerance
-    inside = low - tolerance <= claim.paper_value <= high + tolerance
     return (f"{text}, interval [{low:.3f}, {high:.3f}]{' (module sampling only)' if seeds == 1 else ''}"
-            f" ± {tolerance}: paper {'inside' if inside else 'outside'}"
+            f" ± {claim.rule.tolerance}: paper {'inside' if other['paper_inside'] else 'outside'}"
             + ("" if other["uniform"] else " (not a uniform sample)"))
 
 
@@ -181,7 +181,7 @@ def compute_nb101_tau_with_params(claim, inputs) -> Outcome:
             both = own.index[np.isfinite(own.to_numpy())].intersection(pairs.params.index)
             larger[str(seed)] = {"value": stats.kendall(sign * own.loc[both].to_numpy(),
                                                         pairs.params.loc[both].to_numpy()), "n": len(both)}
-    others = [other_source(p, inputs) for p in found if p is not pairs]
+    others = [other_source(p, claim, inputs) for p in found if p is not pairs]
     notes = [f"higher-is-better orientation{' (κ negated)' if sign < 0 else ''}; source {pairs.source.label}"]
     if proxy == "lr1":
         notes.append(nb101_sample.LR1_NOTE)
